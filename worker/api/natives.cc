@@ -1,0 +1,125 @@
+// Natives behind the runtime script (worker/api/js). Each is reached as
+// `natives.<name>(...)` from JavaScript; none is visible to user code.
+#include "worker/api/natives.h"
+
+#include <openssl/rand.h>
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace kiln::worker::api {
+
+extern const char kRuntimeJs[];  // generated from worker/api/js/*.js
+
+namespace {
+
+using js::NativeCall;
+
+// natives.log(level, message)
+void Log(NativeCall& call) {
+  int level = static_cast<int>(call.Number(0));
+  if (level < 0 || level > 4) level = 1;
+  if (js::JsHost* host = call.host()) host->Log(static_cast<LogLevel>(level), call.String(1));
+}
+
+// natives.setTimer(id, delayMs, repeat)
+void SetTimer(NativeCall& call) {
+  js::JsHost* host = call.host();
+  if (host == nullptr) {
+    call.ThrowError("timers cannot be set outside an invocation");
+    return;
+  }
+  double delay = call.Number(1);
+  if (!std::isfinite(delay) || delay < 0) delay = 0;
+  absl::Status status = host->SetTimer(static_cast<uint32_t>(call.Number(0)), delay, call.Bool(2));
+  if (!status.ok()) call.ThrowError(status.message());
+}
+
+// natives.clearTimer(id)
+void ClearTimer(NativeCall& call) {
+  if (js::JsHost* host = call.host()) host->ClearTimer(static_cast<uint32_t>(call.Number(0)));
+}
+
+// natives.now() -> ms since the epoch, as the invocation's clock says.
+void Now(NativeCall& call) {
+  js::JsHost* host = call.host();
+  call.ReturnNumber(host != nullptr ? host->Now()
+                                    : static_cast<double>(absl::ToUnixMillis(absl::Now())));
+}
+
+// natives.getRandomValues(view): fills the view from the OS CSPRNG (OpenSSL).
+void GetRandomValues(NativeCall& call) {
+  absl::Span<uint8_t> bytes = call.Bytes(0);
+  if (!bytes.empty() && RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    call.ThrowError("the system random number generator failed");
+  }
+}
+
+// natives.encodeUtf8(string) -> Uint8Array
+void EncodeUtf8(NativeCall& call) { call.ReturnBytes(call.String(0)); }
+
+// natives.decodeUtf8(view) -> string (invalid sequences become U+FFFD)
+void DecodeUtf8(NativeCall& call) {
+  absl::Span<uint8_t> bytes = call.Bytes(0);
+  call.ReturnString(absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+// Strict UTF-8 well-formedness (RFC 3629: no overlongs, surrogates or values
+// above U+10FFFF).
+bool ValidUtf8(absl::Span<const uint8_t> s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra;
+    uint32_t min;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1, min = 0x80, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2, min = 0x800, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (int k = 1; k <= extra; ++k) {
+      if (i + k >= s.size() || (s[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// natives.isValidUtf8(view) -> boolean
+void IsValidUtf8(NativeCall& call) { call.ReturnBool(ValidUtf8(call.Bytes(0))); }
+
+}  // namespace
+
+const js::RuntimeSpec& KilnRuntime() {
+  static const js::RuntimeSpec* spec = new js::RuntimeSpec{
+      kRuntimeJs,
+      {
+          {"log", Log},
+          {"setTimer", SetTimer},
+          {"clearTimer", ClearTimer},
+          {"now", Now},
+          {"getRandomValues", GetRandomValues},
+          {"encodeUtf8", EncodeUtf8},
+          {"decodeUtf8", DecodeUtf8},
+          {"isValidUtf8", IsValidUtf8},
+      },
+  };
+  return *spec;
+}
+
+}  // namespace kiln::worker::api

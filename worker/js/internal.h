@@ -1,0 +1,54 @@
+// Internals shared by the files of worker/js: per-isolate state, the external
+// reference table every snapshot is built and booted with, string helpers.
+#pragma once
+
+#include <v8.h>
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "worker/js/native.h"
+
+namespace kiln::worker::js::internal {
+
+// Lives in isolate data slot 0 of every Kiln isolate (built or booted).
+struct IsolateState {
+  const RuntimeSpec* spec = nullptr;
+  JsHost* host = nullptr;  // the invocation in progress, if any
+};
+
+inline IsolateState* StateOf(v8::Isolate* isolate) {
+  return static_cast<IsolateState*>(isolate->GetData(0));
+}
+
+// Addresses of every C++ function a snapshot may point at, null-terminated.
+// Identical for building and booting; the order is part of the blob format.
+const intptr_t* ExternalReferences();
+
+// Creates the `natives` object handed to the runtime script: one function per
+// binding, all dispatching through one trampoline (so the table above stays
+// fixed while API code adds natives).
+v8::Local<v8::Object> MakeNatives(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                  const RuntimeSpec& spec);
+
+// Evaluation steps of JSON, text and data modules (defined in module_graph.cc).
+v8::MaybeLocal<v8::Value> SyntheticModuleSteps(v8::Local<v8::Context> context,
+                                               v8::Local<v8::Module> module);
+
+inline v8::Local<v8::String> Str(v8::Isolate* isolate, absl::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value);
+
+// "file:line:column: Message" for a caught exception, from its message.
+std::string DescribeException(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                              const v8::TryCatch& try_catch);
+
+// The exception's `stack` when it is an Error, else its string form.
+std::string ExceptionStack(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                           v8::Local<v8::Value> exception);
+
+}  // namespace kiln::worker::js::internal

@@ -1,0 +1,98 @@
+// One V8 isolate booted from a function's snapshot, with that function's limits
+// attached (heap with ArrayBuffers counted, stack, response size). The runtime
+// drives it through invocation "turns": each call enters the isolate on the
+// calling thread, runs JavaScript and the microtasks it queued, and reports
+// where the invocation stands. Used by one thread at a time (v8::Locker);
+// Terminate() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "worker/js/native.h"
+#include "worker/js/snapshot.h"
+#include "worker/js/types.h"
+
+namespace v8 {
+class Isolate;
+}  // namespace v8
+
+namespace kiln::worker::js {
+
+struct IsolateOptions {
+  size_t heap_limit_bytes = 128u << 20;      // V8 heap plus ArrayBuffer memory
+  size_t response_limit_bytes = 32u << 20;   // largest response body
+  std::string env_json = "{}";               // `env`: vars and secrets
+};
+
+// Where an invocation stands after a turn.
+struct TurnResult {
+  enum class State {
+    kWaiting,   // pending on timers or I/O; call FireTimer() when one fires
+    kDone,      // the stage finished; results are ready
+    kThrew,     // the handler threw or rejected; `error` holds its stack
+    kBreached,  // a limit stopped it; `breach` says which. The isolate is condemned.
+  };
+  State state = State::kWaiting;
+  std::string error;
+  Breach breach = Breach::kNone;
+};
+
+class JsIsolate {
+ public:
+  // Boots an isolate from `snapshot` (whose fingerprint the caller checked via
+  // Snapshot::Parse). `spec` must be the runtime the snapshot was built with
+  // and outlive the isolate.
+  static absl::StatusOr<std::unique_ptr<JsIsolate>> Boot(std::shared_ptr<const Snapshot> snapshot,
+                                                         const RuntimeSpec& spec,
+                                                         const IsolateOptions& options);
+  ~JsIsolate();
+  JsIsolate(const JsIsolate&) = delete;
+  JsIsolate& operator=(const JsIsolate&) = delete;
+
+  // Calls the handler for an event. `host` serves the invocation's natives
+  // until Finish().
+  TurnResult StartFetch(const HttpRequest& request, JsHost* host);
+  TurnResult StartQueue(const QueueBatch& batch, JsHost* host);
+  TurnResult StartScheduled(const ScheduledEvent& event, JsHost* host);
+  // Runs the callbacks of timer `id`.
+  TurnResult FireTimer(uint32_t id);
+  // After the handler's result: waits for the promises given to
+  // ctx.waitUntil(). kDone at once when there are none.
+  TurnResult StartWaitUntil();
+  // Ends the invocation: forgets its timers and host.
+  void Finish();
+
+  // Results of the handler stage, once it reported kDone.
+  HttpResponse TakeHttpResponse() { return std::move(http_response_); }
+  std::vector<QueueOutcome> TakeQueueOutcomes() { return std::move(queue_outcomes_); }
+
+  // Stops running JavaScript as soon as possible and condemns the isolate.
+  // Thread-safe; the first breach reported wins.
+  void Terminate(Breach why);
+  Breach breach() const { return breach_.load(); }
+  // A condemned isolate is never reused: a limit stopped it mid-run, so its
+  // module state may be half-updated.
+  bool condemned() const { return breach_.load() != Breach::kNone; }
+
+  // V8 heap in use plus live ArrayBuffer bytes. Enters the isolate.
+  size_t MeasureMemory();
+  const Snapshot& snapshot() const { return *snapshot_; }
+
+ private:
+  class Impl;
+  class Allocator;
+  JsIsolate() = default;
+
+  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::atomic<Breach> breach_{Breach::kNone};
+  HttpResponse http_response_;
+  std::vector<QueueOutcome> queue_outcomes_;
+};
+
+}  // namespace kiln::worker::js
