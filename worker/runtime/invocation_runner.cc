@@ -1,0 +1,286 @@
+// InvocationRunner: the turn loop of one invocation.
+#include "worker/runtime/invocation_runner.h"
+
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace kiln::worker::internal {
+namespace {
+
+struct TimerData {
+  InvocationRunner* runner;
+  uint32_t id;
+};
+
+void CloseTimer(uv_timer_t* timer) {
+  uv_timer_stop(timer);
+  delete static_cast<TimerData*>(timer->data);
+  timer->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(timer),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+}
+
+// Runners alive on this executor thread.
+thread_local std::unordered_set<InvocationRunner*>* live_runners = nullptr;
+
+}  // namespace
+
+void InvocationRunner::AbortAll() {
+  if (live_runners == nullptr) return;
+  std::vector<InvocationRunner*> runners(live_runners->begin(), live_runners->end());
+  for (InvocationRunner* runner : runners) {
+    InvocationOutcome outcome;
+    outcome.status = InvocationOutcome::Status::kUnavailable;
+    outcome.error = "the worker shut down before the invocation finished";
+    runner->Deliver(std::move(outcome));
+    if (runner->lease_.isolate != nullptr) {
+      runner->Finish();
+    } else {
+      delete runner;
+    }
+  }
+}
+
+void InvocationRunner::Start(Executor& executor, IsolatePool& pool, LogSink* logs, FunctionKey key,
+                             InvocationEvent event, std::string request_id, Done done) {
+  auto* runner = new InvocationRunner(executor, pool, logs, std::move(key), std::move(event),
+                                      std::move(request_id), std::move(done));
+  runner->Begin();
+}
+
+InvocationRunner::InvocationRunner(Executor& executor, IsolatePool& pool, LogSink* logs,
+                                   FunctionKey key, InvocationEvent event, std::string request_id,
+                                   Done done)
+    : executor_(executor),
+      pool_(pool),
+      logs_(logs),
+      key_(std::move(key)),
+      event_(std::move(event)),
+      request_id_(std::move(request_id)),
+      done_(std::move(done)),
+      started_(absl::Now()) {
+  executor_.load()++;
+  if (live_runners == nullptr) live_runners = new std::unordered_set<InvocationRunner*>();
+  live_runners->insert(this);
+}
+
+InvocationRunner::~InvocationRunner() {
+  executor_.load()--;
+  live_runners->erase(this);
+}
+
+void InvocationRunner::Begin() {
+  absl::StatusOr<IsolatePool::Lease> lease = pool_.Acquire(key_);
+  if (!lease.ok()) {
+    InvocationOutcome outcome;
+    outcome.status = lease.status().code() == absl::StatusCode::kNotFound
+                         ? InvocationOutcome::Status::kNotFound
+                         : InvocationOutcome::Status::kInternal;
+    outcome.error = std::string(lease.status().message());
+    Deliver(std::move(outcome));
+    delete this;
+    return;
+  }
+  lease_ = std::move(*lease);
+  StartDeadline(lease_.function->limits.wall);
+  RunTurn([this](js::JsIsolate& isolate) {
+    if (auto* http = std::get_if<HttpRequest>(&event_)) return isolate.StartFetch(*http, this);
+    if (auto* batch = std::get_if<QueueBatch>(&event_)) return isolate.StartQueue(*batch, this);
+    return isolate.StartScheduled(std::get<ScheduledEvent>(event_), this);
+  });
+}
+
+template <typename Turn>
+void InvocationRunner::RunTurn(Turn turn) {
+  const Limits& limits = lease_.function->limits;
+  Watchdog& watchdog = executor_.watchdog();
+  watchdog.BeginTurn(executor_.watchdog_slot(), lease_.isolate.get(), limits.cpu - cpu_used_,
+                     deadline_);
+  js::TurnResult result = turn(*lease_.isolate);
+  cpu_used_ += watchdog.EndTurn(executor_.watchdog_slot());
+  Handle(result);
+}
+
+void InvocationRunner::Handle(const js::TurnResult& result) {
+  using State = js::TurnResult::State;
+  switch (result.state) {
+    case State::kWaiting:
+      if (phase_ == Phase::kWaitUntil && outcome_.has_value()) Deliver(std::move(*outcome_));
+      if (timers_.empty()) {
+        // Nothing can ever settle the promise: no timer is pending and the
+        // runtime has no other source of events. Fail now rather than at the
+        // wall limit (Cloudflare reports the same as a hung script).
+        if (phase_ == Phase::kHandler) {
+          InvocationOutcome outcome;
+          outcome.status = InvocationOutcome::Status::kHung;
+          outcome.error =
+              "the handler's promise can never settle: it awaits something that nothing will "
+              "resolve (no timers or I/O pending)";
+          Log(LogLevel::kError, outcome.error);
+          Deliver(std::move(outcome));
+        } else {
+          Log(LogLevel::kWarn, "a promise passed to ctx.waitUntil() can never settle");
+        }
+        Finish();
+      }
+      return;
+    case State::kDone:
+      if (phase_ == Phase::kHandler) {
+        InvocationOutcome outcome;
+        outcome.status = InvocationOutcome::Status::kOk;
+        if (std::holds_alternative<HttpRequest>(event_)) outcome.http = lease_.isolate->TakeHttpResponse();
+        if (std::holds_alternative<QueueBatch>(event_)) outcome.queue = lease_.isolate->TakeQueueOutcomes();
+        outcome_ = std::move(outcome);
+        EnterWaitUntil();
+      } else {
+        Finish();
+      }
+      return;
+    case State::kThrew:
+      if (phase_ == Phase::kHandler) {
+        InvocationOutcome outcome;
+        outcome.status = InvocationOutcome::Status::kException;
+        outcome.error = result.error;
+        outcome_ = std::move(outcome);
+        EnterWaitUntil();
+      } else {
+        Finish();
+      }
+      return;
+    case State::kBreached: {
+      const char* what = BreachMessage(result.breach);
+      if (phase_ == Phase::kHandler) {
+        InvocationOutcome outcome;
+        outcome.status = InvocationOutcome::Status::kBreach;
+        outcome.breach = result.breach;
+        outcome.error = what;
+        Deliver(std::move(outcome));
+      }
+      Log(LogLevel::kError, absl::StrCat("invocation stopped: ", what));
+      Finish();
+      return;
+    }
+  }
+}
+
+void InvocationRunner::Deliver(InvocationOutcome outcome) {
+  outcome_.reset();
+  if (!done_) return;
+  outcome.cpu = cpu_used_;
+  outcome.wall = absl::Now() - started_;
+  outcome.cold = lease_.cold;
+  Done done = std::move(done_);
+  done_ = nullptr;
+  done(std::move(outcome));
+}
+
+void InvocationRunner::EnterWaitUntil() {
+  phase_ = Phase::kWaitUntil;
+  // Timers left over from the handler keep running only as part of
+  // waitUntil work; the budget starts now.
+  StartDeadline(lease_.function->limits.wait_until);
+  RunTurn([](js::JsIsolate& isolate) { return isolate.StartWaitUntil(); });
+}
+
+void InvocationRunner::Finish() {
+  if (phase_ == Phase::kFinished) return;
+  phase_ = Phase::kFinished;
+  for (auto& [id, timer] : timers_) CloseTimer(timer);
+  timers_.clear();
+  if (deadline_timer_ != nullptr) {
+    CloseTimer(deadline_timer_);
+    deadline_timer_ = nullptr;
+  }
+  lease_.isolate->Finish();
+  bool cold = lease_.cold;
+  pool_.Release(std::move(lease_));
+  lease_.cold = cold;
+  if (outcome_.has_value()) Deliver(std::move(*outcome_));
+  // Finish() runs inside a turn's Handle() or a timer callback; the runner
+  // is not touched again after either returns.
+  delete this;
+}
+
+void InvocationRunner::StartDeadline(absl::Duration after) {
+  deadline_ = absl::Now() + after;
+  if (deadline_timer_ == nullptr) {
+    deadline_timer_ = new uv_timer_t;
+    uv_timer_init(executor_.loop(), deadline_timer_);
+    deadline_timer_->data = new TimerData{this, 0};
+  }
+  uv_timer_start(
+      deadline_timer_,
+      [](uv_timer_t* timer) { static_cast<TimerData*>(timer->data)->runner->OnDeadline(); },
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(after)) + 1, 0);
+}
+
+void InvocationRunner::OnDeadline() {
+  // Awaiting past the phase's wall budget (running past it is the
+  // watchdog's job). The isolate still holds the pending work: condemn it.
+  lease_.isolate->Terminate(Breach::kWall);
+  if (phase_ == Phase::kHandler) {
+    InvocationOutcome outcome;
+    outcome.status = InvocationOutcome::Status::kBreach;
+    outcome.breach = Breach::kWall;
+    outcome.error = BreachMessage(Breach::kWall);
+    Deliver(std::move(outcome));
+    Log(LogLevel::kError, "invocation stopped: wall time limit exceeded");
+  } else {
+    Log(LogLevel::kWarn, "ctx.waitUntil() work cancelled: its time budget ran out");
+  }
+  Finish();
+}
+
+void InvocationRunner::OnTimer(uint32_t id) {
+  auto found = timers_.find(id);
+  if (found == timers_.end()) return;
+  if (!uv_timer_get_repeat(found->second)) {
+    CloseTimer(found->second);
+    timers_.erase(found);
+  }
+  RunTurn([id](js::JsIsolate& isolate) { return isolate.FireTimer(id); });
+}
+
+void InvocationRunner::Log(LogLevel level, absl::string_view message) {
+  if (logs_ == nullptr) return;
+  LogLine line;
+  line.timestamp_ms = absl::ToUnixMillis(absl::Now());
+  line.level = level;
+  line.message = std::string(message);
+  line.request_id = request_id_;
+  line.function = key_;
+  line.cold = lease_.cold;
+  logs_->OnLog(std::move(line));
+}
+
+absl::Status InvocationRunner::SetTimer(uint32_t id, double delay_ms, bool repeat) {
+  if (phase_ == Phase::kFinished) return absl::FailedPreconditionError("the invocation has ended");
+  auto* timer = new uv_timer_t;
+  uv_timer_init(executor_.loop(), timer);
+  timer->data = new TimerData{this, id};
+  uint64_t delay = static_cast<uint64_t>(delay_ms);
+  uv_timer_start(
+      timer,
+      [](uv_timer_t* t) {
+        auto* data = static_cast<TimerData*>(t->data);
+        data->runner->OnTimer(data->id);
+      },
+      delay, repeat ? (delay == 0 ? 1 : delay) : 0);
+  timers_[id] = timer;
+  return absl::OkStatus();
+}
+
+void InvocationRunner::ClearTimer(uint32_t id) {
+  auto found = timers_.find(id);
+  if (found == timers_.end()) return;
+  CloseTimer(found->second);
+  timers_.erase(found);
+}
+
+double InvocationRunner::Now() { return static_cast<double>(absl::ToUnixMillis(absl::Now())); }
+
+}  // namespace kiln::worker::internal

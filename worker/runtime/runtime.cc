@@ -1,0 +1,92 @@
+// WorkerRuntime wiring: pool, watchdog, executors.
+#include "worker/runtime/runtime.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "worker/js/v8_process.h"
+#include "worker/runtime/invocation_runner.h"
+
+namespace kiln::worker {
+
+WorkerRuntime::WorkerRuntime(const js::RuntimeSpec& spec, RuntimeOptions options)
+    : spec_(spec),
+      fingerprint_((js::InitializeV8(), js::RuntimeFingerprint(spec))),
+      options_(options),
+      pool_(spec, options.memory_budget_bytes) {
+  int count = options.executors > 0 ? options.executors : 1;
+  for (int i = 0; i < count; ++i) {
+    executors_.push_back(std::make_unique<Executor>(watchdog_, absl::StrCat("kiln-exec-", i)));
+  }
+}
+
+WorkerRuntime::~WorkerRuntime() {
+  stopping_ = true;
+  for (auto& executor : executors_) executor->Post([] { internal::InvocationRunner::AbortAll(); });
+  executors_.clear();
+}
+
+absl::StatusOr<js::BuildResult> WorkerRuntime::Build(const Bundle& bundle,
+                                                     const js::BuildOptions& options) {
+  return js::BuildSnapshot(bundle, spec_, options);
+}
+
+absl::Status WorkerRuntime::Load(const FunctionKey& key, std::string snapshot_blob,
+                                 const Limits& limits, std::string env_json) {
+  absl::StatusOr<std::shared_ptr<const js::Snapshot>> snapshot =
+      js::Snapshot::Parse(std::move(snapshot_blob), fingerprint_);
+  if (!snapshot.ok()) return snapshot.status();
+  auto function = std::make_shared<LoadedFunction>();
+  function->key = key;
+  function->snapshot = std::move(*snapshot);
+  function->limits = limits;
+  function->env_json = std::move(env_json);
+  pool_.Load(std::move(function));
+  return absl::OkStatus();
+}
+
+void WorkerRuntime::Unload(const FunctionKey& key) { pool_.Unload(key); }
+
+// Prefers executors not running JavaScript at this moment (so a request does
+// not queue behind a long turn of another function), then the least loaded.
+Executor& WorkerRuntime::PickExecutor() {
+  Executor* best = nullptr;
+  for (auto& executor : executors_) {
+    if (best == nullptr) {
+      best = executor.get();
+      continue;
+    }
+    bool free = !executor->in_turn(), best_free = !best->in_turn();
+    if (free != best_free) {
+      if (free) best = executor.get();
+      continue;
+    }
+    if (executor->load().load() < best->load().load()) best = executor.get();
+  }
+  return *best;
+}
+
+void WorkerRuntime::Invoke(const FunctionKey& key, InvocationEvent event, std::string request_id,
+                           absl::AnyInvocable<void(InvocationOutcome)> done) {
+  if (stopping_) {
+    InvocationOutcome outcome;
+    outcome.status = InvocationOutcome::Status::kUnavailable;
+    outcome.error = "the worker is shutting down";
+    done(std::move(outcome));
+    return;
+  }
+  in_flight_++;
+  Executor& executor = PickExecutor();
+  executor.load()++;  // counted from now, not from when the task runs
+  executor.Post([this, &executor, key, event = std::move(event), request_id = std::move(request_id),
+                 done = std::move(done)]() mutable {
+    executor.load()--;
+    internal::InvocationRunner::Start(
+        executor, pool_, options_.logs, std::move(key), std::move(event), std::move(request_id),
+        [this, done = std::move(done)](InvocationOutcome outcome) mutable {
+          in_flight_--;
+          done(std::move(outcome));
+        });
+  });
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,78 @@
+// WorkerRuntime: everything a kiln-worker does with JavaScript, behind one
+// facade the server wires to its gRPC stream. Builds snapshots (deploy),
+// loads function versions (snapshot + limits + env), and runs invocations on
+// a fixed set of executor threads under a shared CPU/wall watchdog.
+//
+//   WorkerRuntime runtime(api::KilnRuntime(), {});
+//   auto built = runtime.Build(bundle);                    // deploy time
+//   runtime.Load(key, built->blob, limits, env_json);      // once per worker
+//   runtime.Invoke(key, HttpRequest{...}, "req-1", [](InvocationOutcome o) {...});
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "worker/js/native.h"
+#include "worker/js/snapshot.h"
+#include "worker/runtime/executor.h"
+#include "worker/runtime/invocation.h"
+#include "worker/runtime/isolate_pool.h"
+#include "worker/runtime/limits.h"
+#include "worker/runtime/watchdog.h"
+
+namespace kiln::worker {
+
+struct RuntimeOptions {
+  int executors = 2;                          // threads running JavaScript
+  size_t memory_budget_bytes = 1024u << 20;   // idle isolates beyond it are evicted
+  LogSink* logs = nullptr;                    // console output; may be null
+};
+
+class WorkerRuntime {
+ public:
+  WorkerRuntime(const js::RuntimeSpec& spec, RuntimeOptions options);
+  // Ends in-flight invocations (their callbacks get kUnavailable), then stops
+  // the executors and disposes every isolate.
+  ~WorkerRuntime();
+  WorkerRuntime(const WorkerRuntime&) = delete;
+  WorkerRuntime& operator=(const WorkerRuntime&) = delete;
+
+  // The fingerprint every snapshot this worker loads must carry.
+  const std::string& fingerprint() const { return fingerprint_; }
+
+  // Deploy-time build step; blocks the calling thread (see js::BuildSnapshot).
+  absl::StatusOr<js::BuildResult> Build(const Bundle& bundle, const js::BuildOptions& options = {});
+
+  // Makes a version invocable here. FailedPrecondition for a snapshot of
+  // another runtime fingerprint, InvalidArgument for a malformed one.
+  absl::Status Load(const FunctionKey& key, std::string snapshot_blob, const Limits& limits,
+                    std::string env_json = "{}");
+  void Unload(const FunctionKey& key);
+  bool IsLoaded(const FunctionKey& key) { return pool_.IsLoaded(key); }
+
+  // Runs one invocation. `done` is called exactly once, on an executor
+  // thread, when the result is known (kNotFound for a version not loaded).
+  void Invoke(const FunctionKey& key, InvocationEvent event, std::string request_id,
+              absl::AnyInvocable<void(InvocationOutcome)> done);
+
+  int in_flight() const { return in_flight_.load(); }
+  PoolStats Stats() { return pool_.Stats(); }
+
+ private:
+  Executor& PickExecutor();
+
+  const js::RuntimeSpec& spec_;
+  const std::string fingerprint_;
+  RuntimeOptions options_;
+  IsolatePool pool_;
+  Watchdog watchdog_;
+  std::vector<std::unique_ptr<Executor>> executors_;
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace kiln::worker
