@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <atomic>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -173,6 +175,46 @@ TEST(SnapshotTest, EachIsolateHasItsOwnRandomness) {
   std::string from_a = Fetch(*a), from_b = Fetch(*b);
   EXPECT_NE(from_a, from_b);
   EXPECT_THAT(from_a, ::testing::MatchesRegex("0\\.[0-9]+ 0\\.[0-9]+ [0-9a-f-]{36}"));
+}
+
+}  // namespace
+}  // namespace kiln::worker::js
+
+namespace kiln::worker::js {
+namespace {
+
+TEST(SnapshotTest, ConcurrentBootsFromOneBlob) {
+  auto snapshot = Build(OneFile("let n = 0; export default { fetch() { return new Response(String(++n)); } };"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  auto boot_many = [&] {
+    for (int i = 0; i < 200; ++i) {
+      auto isolate = Boot(*snapshot);
+      ASSERT_NE(isolate, nullptr);
+      EXPECT_EQ(Fetch(*isolate), "1");
+    }
+  };
+  std::thread a(boot_many), b(boot_many);
+  a.join();
+  b.join();
+}
+
+TEST(SnapshotTest, BootsWhileBuilding) {
+  auto snapshot = Build(OneFile("let n = 0; export default { fetch() { return new Response(String(++n)); } };"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  std::atomic<bool> building{true};
+  std::thread booter([&] {
+    while (building) {
+      auto isolate = Boot(*snapshot);
+      ASSERT_NE(isolate, nullptr);
+      EXPECT_EQ(Fetch(*isolate), "1");
+    }
+  });
+  for (int i = 0; i < 30; ++i) {
+    auto other = Build(OneFile("export default { fetch() { return new Response('x'); } };"));
+    EXPECT_TRUE(other.ok()) << other.status();
+  }
+  building = false;
+  booter.join();
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace kiln::worker {
 
 WorkerRuntime::WorkerRuntime(const js::RuntimeSpec& spec, RuntimeOptions options)
     : spec_(spec),
-      fingerprint_((js::InitializeV8(), js::RuntimeFingerprint(spec))),
+      fingerprint_((js::InitializeV8(options.hash_seed), js::RuntimeFingerprint(spec))),
       options_(options),
       pool_(spec, options.memory_budget_bytes) {
   int count = options.executors > 0 ? options.executors : 1;

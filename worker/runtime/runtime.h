@@ -30,6 +30,7 @@ struct RuntimeOptions {
   int executors = 2;                          // threads running JavaScript
   size_t memory_budget_bytes = 1024u << 20;   // idle isolates beyond it are evicted
   LogSink* logs = nullptr;                    // console output; may be null
+  uint64_t hash_seed = 0;                     // see js::InitializeV8; 0: random
 };
 
 class WorkerRuntime {
