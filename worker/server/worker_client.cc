@@ -1,0 +1,242 @@
+// WorkerClient: the Connect stream's reader loop, writer thread, builder
+// thread and heartbeats.
+#include "worker/server/worker_client.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "worker/server/convert.h"
+
+namespace kiln::worker::server {
+
+void StreamLogSink::OnLog(LogLine line) {
+  absl::MutexLock lock(&mu_);
+  lines_.push_back(std::move(line));
+}
+
+std::vector<LogLine> StreamLogSink::Take() {
+  absl::MutexLock lock(&mu_);
+  std::vector<LogLine> lines;
+  lines.swap(lines_);
+  return lines;
+}
+
+WorkerClient::WorkerClient(WorkerRuntime& runtime, StreamLogSink& logs, WorkerClientOptions options)
+    : runtime_(runtime), logs_(logs), options_(std::move(options)) {}
+
+WorkerClient::~WorkerClient() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  if (builder_.joinable()) builder_.join();
+}
+
+absl::Status WorkerClient::Connect() {
+  channel_ = grpc::CreateChannel(options_.scheduler, grpc::InsecureChannelCredentials());
+  if (!channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + options_.connect_timeout))) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the scheduler at ", options_.scheduler));
+  }
+  stub_ = v1::Worker::NewStub(channel_);
+  stream_ = stub_->Connect(&context_);
+  v1::WorkerFrame hello;
+  v1::Register* reg = hello.mutable_register_();
+  reg->set_worker_id(options_.worker_id);
+  reg->set_runtime_fingerprint(runtime_.fingerprint());
+  reg->set_max_concurrency(options_.max_concurrency);
+  reg->set_memory_budget_bytes(options_.memory_budget_bytes);
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  reg->set_host(host);
+  reg->set_pid(static_cast<uint32_t>(getpid()));
+  if (!stream_->Write(hello)) return absl::UnavailableError("the scheduler closed the stream");
+  v1::SchedulerFrame ack;
+  if (!stream_->Read(&ack) || !ack.has_register_ack()) {
+    grpc::Status status = stream_->Finish();
+    return absl::UnavailableError(
+        absl::StrCat("the scheduler refused this worker: ", status.error_message()));
+  }
+  if (ack.register_ack().heartbeat_interval_ms() > 0) {
+    heartbeat_interval_ = absl::Milliseconds(ack.register_ack().heartbeat_interval_ms());
+  }
+  writer_ = std::thread([this] { WriterMain(); });
+  builder_ = std::thread([this] { BuilderMain(); });
+  return absl::OkStatus();
+}
+
+void WorkerClient::Send(v1::WorkerFrame frame) {
+  absl::MutexLock lock(&mu_);
+  outbox_.push_back(std::move(frame));
+}
+
+void WorkerClient::FillHeartbeat(v1::Heartbeat* heartbeat) {
+  PoolStats stats = runtime_.Stats();
+  heartbeat->set_in_flight(static_cast<uint32_t>(runtime_.in_flight()));
+  heartbeat->set_isolate_memory_bytes(stats.memory_bytes);
+  heartbeat->set_sent_ms(absl::ToUnixMillis(absl::Now()));
+  for (const PoolStats::Version& version : stats.versions) {
+    v1::WarmFunction* warm = heartbeat->add_warm();
+    warm->mutable_function()->set_tenant(version.key.tenant);
+    warm->mutable_function()->set_function(version.key.function);
+    warm->mutable_function()->set_version(version.key.version);
+    warm->set_idle_isolates(version.idle);
+    warm->set_busy_isolates(version.busy);
+  }
+}
+
+void WorkerClient::WriterMain() {
+  absl::Time next_heartbeat = absl::Now() + heartbeat_interval_;
+  while (true) {
+    std::deque<v1::WorkerFrame> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !outbox_.empty(); };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), options_.log_flush);
+      if (stopping_ && outbox_.empty()) break;
+      batch.swap(outbox_);
+    }
+    // Logs first, so an invocation's output precedes its result.
+    std::vector<LogLine> lines = logs_.Take();
+    if (!lines.empty()) {
+      v1::WorkerFrame frame;
+      for (const LogLine& line : lines) ToProto(line, frame.mutable_logs()->add_entries());
+      batch.push_front(std::move(frame));
+    }
+    if (absl::Now() >= next_heartbeat) {
+      v1::WorkerFrame frame;
+      FillHeartbeat(frame.mutable_heartbeat());
+      batch.push_back(std::move(frame));
+      next_heartbeat = absl::Now() + heartbeat_interval_;
+    }
+    for (const v1::WorkerFrame& frame : batch) {
+      if (!stream_->Write(frame)) return;  // the reader sees the break too
+    }
+  }
+}
+
+void WorkerClient::BuilderMain() {
+  while (true) {
+    v1::BuildSnapshot build;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !builds_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      build = std::move(builds_.front());
+      builds_.pop_front();
+    }
+    absl::Time started = absl::Now();
+    absl::StatusOr<js::BuildResult> built = runtime_.Build(ToBundle(build.bundle()), options_.build);
+    v1::WorkerFrame frame;
+    v1::BuildResult* result = frame.mutable_build_result();
+    result->set_build_id(build.build_id());
+    result->set_runtime_fingerprint(runtime_.fingerprint());
+    result->set_build_ms(absl::ToInt64Milliseconds(absl::Now() - started));
+    if (built.ok()) {
+      result->set_snapshot(std::move(built->blob));
+    } else {
+      result->set_error(std::string(built.status().message()));
+    }
+    Send(std::move(frame));
+  }
+}
+
+void WorkerClient::HandleLoad(const v1::LoadFunction& load) {
+  v1::WorkerFrame frame;
+  v1::LoadResult* result = frame.mutable_load_result();
+  *result->mutable_function() = load.function();
+  absl::StatusOr<Limits> limits = ToLimits(load.config().limits());
+  absl::Status status = limits.status();
+  if (status.ok()) {
+    status = runtime_.Load(ToKey(load.function()), load.snapshot(), *limits,
+                           EnvJson(load.config(), load.secrets()));
+  }
+  if (!status.ok()) result->set_error(std::string(status.message()));
+  Send(std::move(frame));
+}
+
+void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
+  const uint64_t id = invoke.invocation_id();
+  const v1::InvocationEvent::KindCase kind = invoke.event().kind_case();
+  auto answer = [this, id, kind](const InvocationOutcome& outcome) {
+    v1::WorkerFrame frame;
+    frame.mutable_result()->set_invocation_id(id);
+    ToProto(outcome, kind, frame.mutable_result()->mutable_result());
+    Send(std::move(frame));
+  };
+  bool draining;
+  {
+    absl::MutexLock lock(&mu_);
+    draining = draining_;
+  }
+  absl::StatusOr<InvocationEvent> event = ToEvent(invoke.event());
+  if (draining || !event.ok()) {
+    InvocationOutcome outcome;
+    outcome.status = draining ? InvocationOutcome::Status::kUnavailable : InvocationOutcome::Status::kInternal;
+    outcome.error = draining ? "the worker is draining" : std::string(event.status().message());
+    answer(outcome);
+    return;
+  }
+  runtime_.Invoke(ToKey(invoke.function()), std::move(*event), invoke.request_id(),
+                  [answer](InvocationOutcome outcome) { answer(outcome); });
+}
+
+absl::Status WorkerClient::Serve() {
+  v1::SchedulerFrame frame;
+  while (stream_->Read(&frame)) {
+    switch (frame.kind_case()) {
+      case v1::SchedulerFrame::kInvoke:
+        HandleInvoke(frame.invoke());
+        break;
+      case v1::SchedulerFrame::kLoad:
+        HandleLoad(frame.load());
+        break;
+      case v1::SchedulerFrame::kUnload:
+        runtime_.Unload(ToKey(frame.unload().function()));
+        break;
+      case v1::SchedulerFrame::kBuild: {
+        absl::MutexLock lock(&mu_);
+        builds_.push_back(std::move(*frame.mutable_build()));
+        break;
+      }
+      case v1::SchedulerFrame::kDrain: {
+        {
+          absl::MutexLock lock(&mu_);
+          draining_ = true;
+        }
+        absl::Time deadline = absl::Now() + absl::Milliseconds(frame.drain().deadline_ms() > 0
+                                                                   ? frame.drain().deadline_ms()
+                                                                   : 30000);
+        while (runtime_.in_flight() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+        // Let the writer flush results and logs, then end the stream.
+        {
+          absl::MutexLock lock(&mu_);
+          stopping_ = true;
+        }
+        writer_.join();
+        builder_.join();
+        stream_->WritesDone();
+        grpc::Status status = stream_->Finish();
+        return absl::OkStatus();
+      }
+      case v1::SchedulerFrame::kCancel:
+      case v1::SchedulerFrame::kRequestBody:
+      case v1::SchedulerFrame::kRegisterAck:
+      case v1::SchedulerFrame::KIND_NOT_SET:
+        break;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  writer_.join();
+  builder_.join();
+  grpc::Status status = stream_->Finish();
+  return absl::UnavailableError(
+      absl::StrCat("the stream to the scheduler ended: ", status.error_message()));
+}
+
+}  // namespace kiln::worker::server
