@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,9 +31,14 @@ const char* ModeName(Mode mode);
 
 // An argument value with the name Describe() prints for it ("CLOCK_MONOTONIC").
 // The name may be empty; then the number is printed alone.
+// Any integer converts; a negative one is stored sign-extended, which the
+// 32-bit conditions then truncate.
 struct NamedValue {
-  NamedValue(uint64_t value) : value(value) {}  // NOLINT: numbers convert.
-  NamedValue(uint64_t value, std::string name) : value(value), name(std::move(name)) {}
+  template <typename T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
+  NamedValue(T value) : value(static_cast<uint64_t>(value)) {}  // NOLINT: numbers convert.
+  template <typename T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
+  NamedValue(T value, std::string name)
+      : value(static_cast<uint64_t>(value)), name(std::move(name)) {}
   uint64_t value;
   std::string name;
 };
