@@ -22,7 +22,9 @@ enum class Mode {
   kEnforce,
   // Staging: a refused syscall is logged by the kernel (SCMP_ACT_LOG, visible in
   // `dmesg` / the audit log as `type=1326 ... syscall=N`) and then runs. Use it
-  // to find a missing rule; it confines nothing. Errno rules still apply.
+  // to find a missing rule; it confines nothing. Errno rules still apply, and
+  // their hits are logged too (SECCOMP_FILTER_FLAG_LOG). Syscalls through
+  // another ABI still kill.
   kLog,
 };
 

@@ -240,6 +240,12 @@ absl::StatusOr<Policy> PolicyBuilder::Build() const {
       return absl::InternalError(absl::StrCat("seccomp_attr_set(", a.what, "): ", strerror(-rc)));
     }
   }
+  // In log mode the kernel also logs errno actions, so a path a library
+  // probes (and gets EACCES for) shows up beside the would-be kills.
+  if (mode_ == Mode::kLog) {
+    int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
+    if (rc != 0) return absl::InternalError(absl::StrCat("seccomp_attr_set(CTL_LOG): ", strerror(-rc)));
+  }
   // A binary search over syscall numbers instead of a linear chain: fewer BPF
   // instructions per syscall for a long allowlist. Optional; older libseccomp
   // lacks it and then the linear filter is equally correct.

@@ -72,18 +72,20 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       .AllowIf(__NR_pkey_mprotect, {Arg(2, "prot").BitsWithin(prot)})
       .AllowIf(__NR_pkey_alloc, {Arg(0, "flags").Equals({0})})
       .Allow(__NR_pkey_free)
-      // V8: MADV_FREE, falling back to MADV_DONTNEED (DiscardSystemPages);
-      // glibc: MADV_DONTNEED (free, thread stacks), MADV_HUGEPAGE with the THP
-      // tunable. The rest are access-pattern and core-dump hints. Refused:
-      // MADV_REMOVE / MADV_HWPOISON / MADV_MERGEABLE (KSM, a cross-process
-      // side channel) and the like.
+      // V8: MADV_FREE, falling back to MADV_DONTNEED (DiscardSystemPages), and
+      // MADV_DONTFORK on every reservation (OS::Allocate in Debian's libnode
+      // build, thousands of calls under GC pressure); glibc: MADV_DONTNEED
+      // (free, thread stacks), MADV_HUGEPAGE with the THP tunable. The rest
+      // are access-pattern and core-dump hints. Refused: MADV_REMOVE,
+      // MADV_HWPOISON, MADV_MERGEABLE (KSM, a cross-process side channel), ...
       .AllowIf(__NR_madvise,
                {Arg(2, "advice")
                     .Equals32({KILN_NAMED(MADV_NORMAL), KILN_NAMED(MADV_RANDOM),
                                KILN_NAMED(MADV_SEQUENTIAL), KILN_NAMED(MADV_WILLNEED),
                                KILN_NAMED(MADV_DONTNEED), KILN_NAMED(MADV_FREE),
-                               KILN_NAMED(MADV_DONTDUMP), KILN_NAMED(MADV_DODUMP),
-                               KILN_NAMED(MADV_HUGEPAGE), KILN_NAMED(MADV_NOHUGEPAGE)})});
+                               KILN_NAMED(MADV_DONTFORK), KILN_NAMED(MADV_DONTDUMP),
+                               KILN_NAMED(MADV_DODUMP), KILN_NAMED(MADV_HUGEPAGE),
+                               KILN_NAMED(MADV_NOHUGEPAGE)})});
 
   // Threads, only as pthreads: V8's platform workers (concurrent GC and
   // compilation) and libuv/gRPC threads. Any other clone (fork, vfork-like
@@ -150,9 +152,10 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
               __NR_shutdown, __NR_getsockopt, __NR_setsockopt, __NR_getsockname,
               __NR_getpeername, __NR_getrandom})
       // glibc 2.33+ implements fstat() as newfstatat(fd, "", buf, AT_EMPTY_PATH).
-      // A filter cannot read the path, so this also lets a caller learn a
-      // path's metadata (never its contents).
-      .Allow(__NR_newfstatat)
+      // A filter cannot read the path: with AT_EMPTY_PATH and a non-empty
+      // path, native code could still learn a path's metadata (never its
+      // contents). stat()/lstat() of a path fail below.
+      .AllowIf(__NR_newfstatat, {Arg(3, "flags").Equals32({KILN_NAMED(AT_EMPTY_PATH)})})
       .AllowIf(__NR_sendto, {Arg(4, "dest_addr").Equals({NamedValue(0, "NULL")})})
       .AllowIf(__NR_fcntl, {Arg(1, "cmd").Equals32({KILN_NAMED(F_GETFD), KILN_NAMED(F_SETFD),
                                                     KILN_NAMED(F_GETFL), KILN_NAMED(F_SETFL),
@@ -184,6 +187,25 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
                                                        KILN_NAMED(PR_GET_NAME),
                                                        KILN_NAMED(PR_SET_VMA)})});
 
+  // Libraries look at files lazily, long after start-up, and cope when they
+  // cannot: V8 reads /proc/self/maps for the code-range hint of a new isolate
+  // (OS::GetFreeMemoryRangesWithin) and /dev/urandom for each random number
+  // generator unless the embedder set an entropy source; glibc reads
+  // /proc/sys/vm/overcommit_memory the first time a thread's malloc arena
+  // shrinks (a TurboFan job freeing its zone on a worker thread does it);
+  // ICU and glibc read /etc/localtime and readlink it on the first Date use.
+  // Killing here would crash the worker on its first new isolate or first
+  // optimised function, so a path lookup fails instead -- nothing can be
+  // opened either way. (Requirement on the embedder: call
+  // v8::V8::SetEntropySource before V8::Initialize, or V8 silently seeds its
+  // generators from the clock.)
+  builder.Group("path lookups fail with EACCES: libraries probe files lazily and cope")
+      .Errno(__NR_openat, EACCES)
+      .Errno(__NR_open, EACCES)
+      .Errno(__NR_readlink, EACCES)
+      .ErrnoIf(__NR_newfstatat, EACCES,
+               {Arg(3, "flags").Equals32({0, KILN_NAMED(AT_SYMLINK_NOFOLLOW)})});
+
   // Named so Describe() shows them and Build() fails if an edit above allows
   // one; unnamed syscalls get the same default action.
   builder.Group("refused, kills the process: new programs and processes, other processes")
@@ -192,7 +214,7 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
                     __NR_pidfd_getfd, __NR_pidfd_send_signal, __NR_rt_sigqueueinfo,
                     __NR_rt_tgsigqueueinfo});
   builder.Group("refused, kills the process: files, sockets, namespaces, privileges")
-      .KillProcess({__NR_open, __NR_openat, __NR_openat2, __NR_creat, __NR_open_by_handle_at,
+      .KillProcess({__NR_openat2, __NR_creat, __NR_open_by_handle_at,
                     __NR_name_to_handle_at, __NR_memfd_create, __NR_socket, __NR_socketpair,
                     __NR_connect, __NR_bind, __NR_listen, __NR_accept, __NR_accept4,
                     __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot, __NR_move_mount,

@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -76,7 +77,16 @@ long Syscall6(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 
 std::map<std::string, Probe> Probes() {
   std::map<std::string, Probe> p;
   // --- refused: these must kill the process ---
-  p["open_passwd"] = {nullptr, [](Prepared&) { return Result(open("/etc/passwd", O_RDONLY)); }};
+
+  p["creat"] = {nullptr, [](Prepared&) { return Result(creat("/tmp/kiln-probe-creat", 0600)); }};
+  p["openat2"] = {nullptr, [](Prepared&) {
+                    struct {
+                      uint64_t flags, mode, resolve;
+                    } how = {O_RDONLY, 0, 0};
+                    return Result(Syscall6(SYS_openat2, AT_FDCWD,
+                                           reinterpret_cast<long>("/etc/passwd"),
+                                           reinterpret_cast<long>(&how), sizeof how));
+                  }};
   p["socket"] = {nullptr, [](Prepared&) { return Result(socket(AF_INET, SOCK_STREAM, 0)); }};
   p["connect"] = {[](Prepared& s) { Must((s.fds[0] = socket(AF_INET, SOCK_STREAM, 0)) >= 0, "socket"); },
                   [](Prepared& s) {
@@ -185,6 +195,27 @@ std::map<std::string, Probe> Probes() {
                      [](Prepared&) { return Result(Syscall6(0x40000000 | SYS_getpid)); }};
 
   // --- refused with an errno ---
+  p["open_passwd"] = {nullptr, [](Prepared&) { return Result(open("/etc/passwd", O_RDONLY)); }};
+  p["open_raw"] = {nullptr, [](Prepared&) {
+                     return Result(Syscall6(SYS_open, reinterpret_cast<long>("/etc/passwd"),
+                                            O_RDONLY));
+                   }};
+  p["fopen_urandom"] = {nullptr, [](Prepared&) {
+                          FILE* f = fopen("/dev/urandom", "rb");
+                          return f != nullptr ? 0 : errno;
+                        }};
+  p["stat_passwd"] = {nullptr, [](Prepared&) {
+                        struct stat st;
+                        return Result(stat("/etc/passwd", &st));
+                      }};
+  p["lstat_passwd"] = {nullptr, [](Prepared&) {
+                         struct stat st;
+                         return Result(lstat("/etc/passwd", &st));
+                       }};
+  p["readlink_exe"] = {nullptr, [](Prepared&) {
+                         char buf[256];
+                         return Result(readlink("/proc/self/exe", buf, sizeof buf));
+                       }};
   p["clone3"] = {nullptr, [](Prepared&) {
                    clone_args args{};
                    args.exit_signal = SIGCHLD;
@@ -192,7 +223,11 @@ std::map<std::string, Probe> Probes() {
                    if (pid == 0) _exit(0);
                    return Result(pid);
                  }};
-  p["ioctl_tcgets"] = {[](Prepared& s) { Must(pipe2(s.fds, O_CLOEXEC) == 0, "pipe"); },
+  // On a pseudo-terminal, where TCGETS would succeed unconfined.
+  p["ioctl_tcgets"] = {[](Prepared& s) {
+                         Must((s.fds[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0,
+                              "pty");
+                       },
                        [](Prepared& s) {
                          termios t;
                          return Result(ioctl(s.fds[0], TCGETS, &t));
@@ -255,6 +290,12 @@ std::map<std::string, Probe> Probes() {
                              // The spinner used CPU in between.
                              return (b.tv_sec > a.tv_sec || b.tv_nsec > a.tv_nsec) ? 0 : 201;
                            }};
+  p["fstat_pipe"] = {[](Prepared& s) { Must(pipe2(s.fds, O_CLOEXEC) == 0, "pipe"); },
+                     [](Prepared& s) {
+                       struct stat st;
+                       if (fstat(s.fds[0], &st) != 0) return errno;
+                       return S_ISFIFO(st.st_mode) ? 0 : 201;
+                     }};
   p["mmap_rwx"] = {nullptr, [](Prepared&) {
                      void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -289,7 +330,7 @@ std::map<std::string, Probe> Probes() {
                           s.thread = std::thread([&s] {
                             char go;
                             if (read(s.fds[0], &go, 1) != 1) return;
-                            s.thread_result = Result(open("/etc/passwd", O_RDONLY));
+                            s.thread_result = Result(socket(AF_UNIX, SOCK_STREAM, 0));
                           });
                         },
                         [](Prepared& s) {
