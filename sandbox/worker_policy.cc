@@ -100,6 +100,10 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       .Errno(__NR_clone3, ENOSYS)
       .Allow({__NR_set_robust_list, __NR_rseq, __NR_exit, __NR_exit_group, __NR_gettid,
               __NR_getpid, __NR_getppid, __NR_sched_yield})
+      // How the kernel resumes a sleep (clock_nanosleep, futex with timeout)
+      // after the process was stopped and continued (SIGSTOP/SIGCONT, a
+      // debugger): it goes through the filter like any syscall.
+      .Allow(__NR_restart_syscall)
       // glibc sizes malloc arenas with sched_getaffinity(0, ...); another
       // process's affinity is none of the worker's business.
       .AllowIf(__NR_sched_getaffinity, {Arg(0, "pid").Equals32({0})});
@@ -146,7 +150,7 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
   // only without a destination, and socket/connect/open are refused below.
   builder.Group("I/O on descriptors opened before confinement; event loops")
       .Allow({__NR_read, __NR_write, __NR_readv, __NR_writev, __NR_pread64, __NR_pwrite64,
-              __NR_close, __NR_dup, __NR_dup3, __NR_lseek, __NR_fstat, __NR_poll, __NR_ppoll,
+              __NR_close, __NR_dup, __NR_dup2, __NR_dup3, __NR_lseek, __NR_fstat, __NR_poll, __NR_ppoll,
               __NR_epoll_create1, __NR_epoll_ctl, __NR_epoll_wait, __NR_epoll_pwait,
               __NR_eventfd2, __NR_pipe2, __NR_recvmsg, __NR_recvfrom, __NR_sendmsg,
               __NR_shutdown, __NR_getsockopt, __NR_setsockopt, __NR_getsockname,

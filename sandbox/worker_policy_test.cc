@@ -186,6 +186,25 @@ TEST(WorkerPolicyTest, I386AbiKillsTheProcess) {
   EXPECT_TRUE(KilledBySigsys(o)) << o.ToString();
 }
 
+TEST(WorkerPolicyTest, StoppedAndContinuedSleepResumes) {
+  static const std::string path = ProbePath();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(path.c_str(), path.c_str(), "enforce", "sleep_stopped", nullptr);
+    _exit(252);
+  }
+  usleep(100 * 1000);  // the probe is confined and asleep by now
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status)) << status;
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << (WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "exit")
+      << " -- restart_syscall must be allowed";
+}
+
 TEST(WorkerPolicyTest, X32AbiKillsTheProcessInEveryMode) {
   // Another ABI's numbers name other syscalls; the filter never lets them
   // through, not even in log mode.

@@ -290,6 +290,12 @@ std::map<std::string, Probe> Probes() {
                              // The spinner used CPU in between.
                              return (b.tv_sec > a.tv_sec || b.tv_nsec > a.tv_nsec) ? 0 : 201;
                            }};
+  // A 300 ms sleep the test stops and continues midway: the kernel resumes it
+  // with restart_syscall.
+  p["sleep_stopped"] = {nullptr, [](Prepared&) {
+                          timespec ts = {0, 300 * 1000 * 1000};
+                          return clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+                        }};
   p["fstat_pipe"] = {[](Prepared& s) { Must(pipe2(s.fds, O_CLOEXEC) == 0, "pipe"); },
                      [](Prepared& s) {
                        struct stat st;
