@@ -6,7 +6,8 @@
 //   1. main(): CloseInheritedDescriptors({...})            (hardening.h)
 //   2. main(): EnterEmptyNamespaces(), log if it fails       (namespaces.h)
 //      -- both while single-threaded, before V8/gRPC/libuv start threads
-//   3. connect to the scheduler, initialise V8's platform, warm up
+//   3. connect to the scheduler; v8::V8::SetEntropySource, initialise V8's
+//      platform; warm up (touch the time zone once, open every file needed)
 //   4. ConfineWorker({.mode = ...})                          (this file)
 //   5. run tenant code
 // `kiln-worker --print-policy` prints WorkerPolicy(mode)->Describe().
@@ -18,6 +19,7 @@
 
 namespace kiln::sandbox {
 
+// What ConfineWorker applies: the policy's mode and the hardening limits.
 struct ConfineOptions {
   Mode mode = Mode::kEnforce;
   HardeningOptions hardening;
@@ -26,9 +28,12 @@ struct ConfineOptions {
 // Builds the worker policy (worker_policy.h), hardens the process
 // (HardenProcess) and applies the policy to all threads. Irreversible. After
 // it returns OK, any syscall outside the policy kills the process (or, in
-// Mode::kLog, is logged by the kernel); in particular nothing can open a file
-// or a socket any more, so everything the worker needs must already be open
-// or loaded.
+// Mode::kLog, is logged by the kernel); nothing can open a file or a socket
+// any more, so everything the worker needs must already be open or loaded.
+//
+// Opening or stat-ing a path fails with EACCES rather than killing (V8,
+// glibc and ICU probe files lazily and cope); see worker_policy.h for what
+// must therefore happen before this call.
 //
 // On error the process may be partly hardened but has no filter; the caller
 // must not run tenant code and should exit. Returns the status of the failing

@@ -108,9 +108,9 @@ absl::StatusOr<Namespaces> EnterEmptyNamespaces(Namespaces wanted) {
     }
   }
   if (entered.mount && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return absl::InternalError(absl::StrCat("entered ", entered.ToString(),
-                                            " namespaces, but making mounts private failed: ",
-                                            strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("entered ", entered.ToString(),
+                     " namespaces, but making mounts private failed: ", strerror(errno)));
   }
   return entered;
 }

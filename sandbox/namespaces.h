@@ -47,7 +47,7 @@ struct Namespaces {
 // caller logs it and continues unconfined by namespaces); Internal if a
 // namespace was entered but could not be set up (uid/gid maps, mount
 // propagation) -- the process is then already inside it.
-absl::StatusOr<Namespaces> EnterEmptyNamespaces(
-    Namespaces wanted = {.user = true, .mount = true, .network = true});
+absl::StatusOr<Namespaces> EnterEmptyNamespaces(Namespaces wanted = {
+                                                    .user = true, .mount = true, .network = true});
 
 }  // namespace kiln::sandbox

@@ -56,8 +56,8 @@ struct ArgCondition {
     kMasked32,    // (low 32 bits & mask) equals a value
     kBitsWithin,  // no bit outside the named ones is set (mask = ~bits, value 0)
   };
-  int index = 0;          // 0..5, the syscall argument
-  std::string arg_name;   // "prot", "op", ...; may be empty
+  int index = 0;         // 0..5, the syscall argument
+  std::string arg_name;  // "prot", "op", ...; may be empty
   Kind kind = Kind::kEquals;
   uint64_t mask = ~uint64_t{0};
   std::vector<NamedValue> values;  // alternatives (OR); for kBitsWithin, the bits

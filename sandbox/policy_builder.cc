@@ -72,15 +72,13 @@ absl::Status Validate(const std::vector<Rule>& rules) {
       expansion *= c.kind == ArgCondition::Kind::kBitsWithin ? 1 : c.values.size();
     }
     if (expansion > kMaxExpansion) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(RuleName(rule), ": conditions expand to ", expansion,
-                       " filter rules; split the rule"));
+      return absl::InvalidArgumentError(absl::StrCat(RuleName(rule), ": conditions expand to ",
+                                                     expansion, " filter rules; split the rule"));
     }
     auto& [unconditional, count] = seen[rule.syscall];
     if ((unconditional && count > 0) || (rule.conditions.empty() && count > 0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(RuleName(rule),
-                       ": an unconditional rule cannot share a syscall with other rules"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          RuleName(rule), ": an unconditional rule cannot share a syscall with other rules"));
     }
     unconditional = unconditional || rule.conditions.empty();
     ++count;
@@ -117,7 +115,8 @@ absl::Status AddRule(scmp_filter_ctx ctx, const Rule& rule, uint32_t action) {
       if (cmp.mask == ~uint64_t{0}) {
         cmps.push_back(SCMP_CMP64(static_cast<unsigned>(cmp.index), SCMP_CMP_EQ, cmp.value));
       } else {
-        cmps.push_back(SCMP_CMP64(static_cast<unsigned>(cmp.index), SCMP_CMP_MASKED_EQ, cmp.mask, cmp.value));
+        cmps.push_back(
+            SCMP_CMP64(static_cast<unsigned>(cmp.index), SCMP_CMP_MASKED_EQ, cmp.mask, cmp.value));
       }
     }
     int rc = seccomp_rule_add_exact_array(ctx, action, rule.syscall, cmps.size(),
@@ -171,8 +170,8 @@ PolicyBuilder& PolicyBuilder::Group(std::string title) {
 
 PolicyBuilder& PolicyBuilder::Add(int syscall, Action action,
                                   std::vector<ArgCondition> conditions) {
-  rules_.push_back(Rule{syscall, action, std::move(conditions),
-                        static_cast<int>(groups_.size()) - 1});
+  rules_.push_back(
+      Rule{syscall, action, std::move(conditions), static_cast<int>(groups_.size()) - 1});
   return *this;
 }
 
@@ -244,7 +243,8 @@ absl::StatusOr<Policy> PolicyBuilder::Build() const {
   // probes (and gets EACCES for) shows up beside the would-be kills.
   if (mode_ == Mode::kLog) {
     int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
-    if (rc != 0) return absl::InternalError(absl::StrCat("seccomp_attr_set(CTL_LOG): ", strerror(-rc)));
+    if (rc != 0)
+      return absl::InternalError(absl::StrCat("seccomp_attr_set(CTL_LOG): ", strerror(-rc)));
   }
   // A binary search over syscall numbers instead of a linear chain: fewer BPF
   // instructions per syscall for a long allowlist. Optional; older libseccomp

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -15,8 +16,6 @@
 
 #include <functional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace kiln::sandbox {
 namespace {
@@ -30,8 +29,8 @@ PolicyBuilder ExampleBuilder(Mode mode = Mode::kEnforce) {
       .AllowIf(__NR_fcntl, {Arg(1, "cmd").Equals32({KILN_NAMED(F_GETFL)})})
       .Group("memory (libseccomp frees its buffers after loading)")
       .Allow({__NR_brk, __NR_munmap})
-      .AllowIf(__NR_mmap, {Arg(2, "prot").BitsWithin({KILN_NAMED(PROT_READ),
-                                                       KILN_NAMED(PROT_WRITE)})})
+      .AllowIf(__NR_mmap,
+               {Arg(2, "prot").BitsWithin({KILN_NAMED(PROT_READ), KILN_NAMED(PROT_WRITE)})})
       .Group("exit")
       .Allow({__NR_exit, __NR_exit_group})
       .Group("refused")
@@ -87,7 +86,8 @@ TEST(PolicyBuilderTest, AppliedPolicyAllowsRefusesAndRestrictsArguments) {
   })));
   // Explicitly refused, and not listed at all: both kill.
   EXPECT_TRUE(KilledBySigsys(RunConfined(*policy, [] { return open("/etc/passwd", O_RDONLY); })));
-  EXPECT_TRUE(KilledBySigsys(RunConfined(*policy, [] { return syscall(SYS_getppid) > 0 ? 0 : 1; })));
+  EXPECT_TRUE(
+      KilledBySigsys(RunConfined(*policy, [] { return syscall(SYS_getppid) > 0 ? 0 : 1; })));
   // Errno rule.
   EXPECT_TRUE(ExitedWith(RunConfined(*policy,
                                      [] {
@@ -108,14 +108,10 @@ TEST(PolicyBuilderTest, LogModeLetsRefusedCallsRun) {
                                      }),
                          7));
   // Errno rules still apply in log mode.
-  EXPECT_TRUE(ExitedWith(RunConfined(*policy,
-                                     [] {
-                                       return syscall(SYS_clone3, nullptr, 0) == -1 &&
-                                                      errno == ENOSYS
-                                                  ? 7
-                                                  : 1;
-                                     }),
-                         7));
+  EXPECT_TRUE(ExitedWith(
+      RunConfined(*policy,
+                  [] { return syscall(SYS_clone3, nullptr, 0) == -1 && errno == ENOSYS ? 7 : 1; }),
+      7));
 }
 
 TEST(PolicyBuilderTest, DescribeRendersRulesUnderTheirGroups) {
@@ -175,9 +171,9 @@ TEST(PolicyBuilderTest, RefusesMalformedRules) {
   EXPECT_EQ(code(PolicyBuilder().AllowIf(__NR_read, {Arg(0).Equals({})})), kInvalid);
   // An allow beside a kill for the same syscall is a mistake, either order.
   EXPECT_EQ(code(PolicyBuilder().Allow(__NR_socket).KillProcess(__NR_socket)), kInvalid);
-  EXPECT_EQ(code(PolicyBuilder().KillProcess(__NR_socket).AllowIf(__NR_socket,
-                                                                  {Arg(0).Equals({1})})),
-            kInvalid);
+  EXPECT_EQ(
+      code(PolicyBuilder().KillProcess(__NR_socket).AllowIf(__NR_socket, {Arg(0).Equals({1})})),
+      kInvalid);
   EXPECT_EQ(code(PolicyBuilder().Errno(__NR_clone3, 0)), kInvalid);
   EXPECT_EQ(code(PolicyBuilder().Errno(__NR_clone3, 5000)), kInvalid);
   // Conditional rules with different actions may share a syscall.

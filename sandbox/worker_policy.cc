@@ -38,15 +38,16 @@ constexpr uint32_t kThreadCpuClockMask = 0x80000007u;
 constexpr uint32_t kThreadCpuClockValue = 0x80000006u;
 
 std::vector<NamedValue> ReadableClocks() {
-  return {KILN_NAMED(CLOCK_REALTIME),         KILN_NAMED(CLOCK_MONOTONIC),
+  return {KILN_NAMED(CLOCK_REALTIME),           KILN_NAMED(CLOCK_MONOTONIC),
           KILN_NAMED(CLOCK_PROCESS_CPUTIME_ID), KILN_NAMED(CLOCK_THREAD_CPUTIME_ID),
-          KILN_NAMED(CLOCK_MONOTONIC_RAW),    KILN_NAMED(CLOCK_REALTIME_COARSE),
-          KILN_NAMED(CLOCK_MONOTONIC_COARSE), KILN_NAMED(CLOCK_BOOTTIME)};
+          KILN_NAMED(CLOCK_MONOTONIC_RAW),      KILN_NAMED(CLOCK_REALTIME_COARSE),
+          KILN_NAMED(CLOCK_MONOTONIC_COARSE),   KILN_NAMED(CLOCK_BOOTTIME)};
 }
 
 std::vector<ArgCondition> ThreadCpuClock() {
-  return {Arg(0, "clock").Masked32(
-      kThreadCpuClockMask, {NamedValue(kThreadCpuClockValue, "per-thread CPU clock")})};
+  return {Arg(0, "clock")
+              .Masked32(kThreadCpuClockMask,
+                        {NamedValue(kThreadCpuClockValue, "per-thread CPU clock")})};
 }
 
 }  // namespace
@@ -62,9 +63,9 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
   // V8 reserves, commits and frees its heap with mmap/munmap, flips JIT code
   // pages between RW and RX with mprotect, and releases pages with madvise;
   // glibc malloc uses brk, mmap, mremap and madvise. No other protection bit
-  // (PROT_SEM, PROT_GROWSUP/DOWN) is needed. pkey_* are V8's optional
-  // memory-protection-key backend for code space (absent on this CPU; V8
-  // probes pkey_alloc and falls back).
+  // (PROT_SEM, PROT_GROWSUP/DOWN) is needed. pkey_* serve V8's optional
+  // memory protection keys for Wasm code (--wasm-memory-protection-keys, off
+  // by default; this CPU has no PKU): allowed so turning it on cannot kill.
   builder.Group("memory: V8 heap and JIT code, glibc malloc")
       .Allow({__NR_brk, __NR_munmap, __NR_mremap})
       .AllowIf(__NR_mmap, {Arg(2, "prot").BitsWithin(prot)})
@@ -78,14 +79,13 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       // (free, thread stacks), MADV_HUGEPAGE with the THP tunable. The rest
       // are access-pattern and core-dump hints. Refused: MADV_REMOVE,
       // MADV_HWPOISON, MADV_MERGEABLE (KSM, a cross-process side channel), ...
-      .AllowIf(__NR_madvise,
-               {Arg(2, "advice")
-                    .Equals32({KILN_NAMED(MADV_NORMAL), KILN_NAMED(MADV_RANDOM),
-                               KILN_NAMED(MADV_SEQUENTIAL), KILN_NAMED(MADV_WILLNEED),
-                               KILN_NAMED(MADV_DONTNEED), KILN_NAMED(MADV_FREE),
-                               KILN_NAMED(MADV_DONTFORK), KILN_NAMED(MADV_DONTDUMP),
-                               KILN_NAMED(MADV_DODUMP), KILN_NAMED(MADV_HUGEPAGE),
-                               KILN_NAMED(MADV_NOHUGEPAGE)})});
+      .AllowIf(__NR_madvise, {Arg(2, "advice")
+                                  .Equals32({KILN_NAMED(MADV_NORMAL), KILN_NAMED(MADV_RANDOM),
+                                             KILN_NAMED(MADV_SEQUENTIAL), KILN_NAMED(MADV_WILLNEED),
+                                             KILN_NAMED(MADV_DONTNEED), KILN_NAMED(MADV_FREE),
+                                             KILN_NAMED(MADV_DONTFORK), KILN_NAMED(MADV_DONTDUMP),
+                                             KILN_NAMED(MADV_DODUMP), KILN_NAMED(MADV_HUGEPAGE),
+                                             KILN_NAMED(MADV_NOHUGEPAGE)})});
 
   // Threads, only as pthreads: V8's platform workers (concurrent GC and
   // compilation) and libuv/gRPC threads. Any other clone (fork, vfork-like
@@ -93,13 +93,15 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
   // clone3 first, whose flags sit in memory a filter cannot read: ENOSYS makes
   // it fall back to clone, which a filter can check.
   builder.Group("threads: pthread_create only, and thread exit")
-      .AllowIf(__NR_clone, {Arg(0, "flags").Equals32({NamedValue(
-                               kPthreadCloneFlags, "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|"
-                                                   "CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|"
-                                                   "CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID")})})
+      .AllowIf(__NR_clone,
+               {Arg(0, "flags")
+                    .Equals32({NamedValue(kPthreadCloneFlags,
+                                          "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|"
+                                          "CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|"
+                                          "CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID")})})
       .Errno(__NR_clone3, ENOSYS)
-      .Allow({__NR_set_robust_list, __NR_rseq, __NR_exit, __NR_exit_group, __NR_gettid,
-              __NR_getpid, __NR_getppid, __NR_sched_yield})
+      .Allow({__NR_set_robust_list, __NR_rseq, __NR_exit, __NR_exit_group, __NR_gettid, __NR_getpid,
+              __NR_getppid, __NR_sched_yield})
       // How the kernel resumes a sleep (clock_nanosleep, futex with timeout)
       // after the process was stopped and continued (SIGSTOP/SIGCONT, a
       // debugger): it goes through the filter like any syscall.
@@ -135,12 +137,14 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       .AllowIf(__NR_clock_getres, ThreadCpuClock())
       // glibc's nanosleep/usleep/sleep_for are clock_nanosleep(CLOCK_REALTIME).
       .AllowIf(__NR_clock_nanosleep,
-               {Arg(0, "clock").Equals32({KILN_NAMED(CLOCK_REALTIME), KILN_NAMED(CLOCK_MONOTONIC),
-                                          KILN_NAMED(CLOCK_BOOTTIME)})})
+               {Arg(0, "clock")
+                    .Equals32({KILN_NAMED(CLOCK_REALTIME), KILN_NAMED(CLOCK_MONOTONIC),
+                               KILN_NAMED(CLOCK_BOOTTIME)})})
       .Allow({__NR_nanosleep, __NR_gettimeofday})
       .AllowIf(__NR_timerfd_create,
-               {Arg(0, "clock").Equals32({KILN_NAMED(CLOCK_REALTIME), KILN_NAMED(CLOCK_MONOTONIC),
-                                          KILN_NAMED(CLOCK_BOOTTIME)})})
+               {Arg(0, "clock")
+                    .Equals32({KILN_NAMED(CLOCK_REALTIME), KILN_NAMED(CLOCK_MONOTONIC),
+                               KILN_NAMED(CLOCK_BOOTTIME)})})
       .Allow({__NR_timerfd_settime, __NR_timerfd_gettime});
 
   // The gRPC stream to the scheduler and the libuv loops run on descriptors
@@ -149,12 +153,13 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
   // handles create these). Nothing here names a path or an address: sendto
   // only without a destination, and socket/connect/open are refused below.
   builder.Group("I/O on descriptors opened before confinement; event loops")
-      .Allow({__NR_read, __NR_write, __NR_readv, __NR_writev, __NR_pread64, __NR_pwrite64,
-              __NR_close, __NR_dup, __NR_dup2, __NR_dup3, __NR_lseek, __NR_fstat, __NR_poll, __NR_ppoll,
-              __NR_epoll_create1, __NR_epoll_ctl, __NR_epoll_wait, __NR_epoll_pwait,
-              __NR_eventfd2, __NR_pipe2, __NR_recvmsg, __NR_recvfrom, __NR_sendmsg,
-              __NR_shutdown, __NR_getsockopt, __NR_setsockopt, __NR_getsockname,
-              __NR_getpeername, __NR_getrandom})
+      .Allow(
+          {__NR_read,       __NR_write,       __NR_readv,       __NR_writev,   __NR_pread64,
+           __NR_pwrite64,   __NR_close,       __NR_dup,         __NR_dup2,     __NR_dup3,
+           __NR_lseek,      __NR_fstat,       __NR_poll,        __NR_ppoll,    __NR_epoll_create1,
+           __NR_epoll_ctl,  __NR_epoll_wait,  __NR_epoll_pwait, __NR_eventfd2, __NR_pipe2,
+           __NR_recvmsg,    __NR_recvfrom,    __NR_sendmsg,     __NR_shutdown, __NR_getsockopt,
+           __NR_setsockopt, __NR_getsockname, __NR_getpeername, __NR_getrandom})
       // glibc 2.33+ implements fstat() as newfstatat(fd, "", buf, AT_EMPTY_PATH).
       // A filter cannot read the path: with AT_EMPTY_PATH and a non-empty
       // path, native code could still learn a path's metadata (never its
@@ -165,9 +170,9 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
                                                     KILN_NAMED(F_GETFL), KILN_NAMED(F_SETFL),
                                                     KILN_NAMED(F_DUPFD_CLOEXEC)})})
       // libuv sets non-blocking / close-on-exec with ioctl; FIONREAD sizes reads.
-      .AllowIf(__NR_ioctl,
-               {Arg(1, "request").Equals32({KILN_NAMED(FIONREAD), KILN_NAMED(FIONBIO),
-                                            KILN_NAMED(FIOCLEX), KILN_NAMED(FIONCLEX)})})
+      .AllowIf(__NR_ioctl, {Arg(1, "request")
+                                .Equals32({KILN_NAMED(FIONREAD), KILN_NAMED(FIONBIO),
+                                           KILN_NAMED(FIOCLEX), KILN_NAMED(FIONCLEX)})})
       // isatty() (stdio decides buffering with it) copes with "not a terminal".
       .ErrnoIf(__NR_ioctl, ENOTTY, {Arg(1, "request").Equals32({KILN_NAMED(TCGETS)})});
 
@@ -181,15 +186,20 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       .AllowIf(__NR_tkill, {Arg(0, "tid").Equals32({self})});
 
   // Process information V8 and the limits code read about themselves.
-  builder.Group("process information and thread names")
+  builder
+      .Group("process information and thread names")
+      // Reading (never setting) its own limits: glibc's getrlimit, which V8
+      // uses (SysInfo::AmountOfVirtualMemory).
+      .AllowIf(__NR_prlimit64,
+               {Arg(0, "pid").Equals32({0}), Arg(2, "new_limit").Equals({NamedValue(0, "NULL")})})
       .AllowIf(__NR_getrusage,
                {Arg(0, "who").Equals32({KILN_NAMED(RUSAGE_SELF), KILN_NAMED(RUSAGE_THREAD)})})
       // V8 names its threads with PR_SET_NAME; PR_SET_VMA names anonymous
       // mappings (glibc >= 2.38). Refused: PR_SET_DUMPABLE (would undo the
       // hardening), PR_SET_SECCOMP, PR_SET_MM, PR_CAP*, ...
-      .AllowIf(__NR_prctl, {Arg(0, "option").Equals32({KILN_NAMED(PR_SET_NAME),
-                                                       KILN_NAMED(PR_GET_NAME),
-                                                       KILN_NAMED(PR_SET_VMA)})});
+      .AllowIf(__NR_prctl, {Arg(0, "option")
+                                .Equals32({KILN_NAMED(PR_SET_NAME), KILN_NAMED(PR_GET_NAME),
+                                           KILN_NAMED(PR_SET_VMA)})});
 
   // Libraries look at files lazily, long after start-up, and cope when they
   // cannot: V8 reads /proc/self/maps for the code-range hint of a new isolate
@@ -218,25 +228,79 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
                     __NR_pidfd_getfd, __NR_pidfd_send_signal, __NR_rt_sigqueueinfo,
                     __NR_rt_tgsigqueueinfo});
   builder.Group("refused, kills the process: files, sockets, namespaces, privileges")
-      .KillProcess({__NR_openat2, __NR_creat, __NR_open_by_handle_at,
-                    __NR_name_to_handle_at, __NR_memfd_create, __NR_socket, __NR_socketpair,
-                    __NR_connect, __NR_bind, __NR_listen, __NR_accept, __NR_accept4,
-                    __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot, __NR_move_mount,
-                    __NR_open_tree, __NR_fsopen, __NR_fsmount, __NR_fsconfig, __NR_fspick,
-                    __NR_mount_setattr, __NR_unshare, __NR_setns, __NR_setuid, __NR_setgid,
-                    __NR_setreuid, __NR_setregid, __NR_setresuid, __NR_setresgid,
-                    __NR_setfsuid, __NR_setfsgid, __NR_setgroups, __NR_capset,
-                    __NR_personality, __NR_seccomp});
+      .KillProcess({__NR_openat2,
+                    __NR_creat,
+                    __NR_open_by_handle_at,
+                    __NR_name_to_handle_at,
+                    __NR_memfd_create,
+                    __NR_socket,
+                    __NR_socketpair,
+                    __NR_connect,
+                    __NR_bind,
+                    __NR_listen,
+                    __NR_accept,
+                    __NR_accept4,
+                    __NR_mount,
+                    __NR_umount2,
+                    __NR_pivot_root,
+                    __NR_chroot,
+                    __NR_move_mount,
+                    __NR_open_tree,
+                    __NR_fsopen,
+                    __NR_fsmount,
+                    __NR_fsconfig,
+                    __NR_fspick,
+                    __NR_mount_setattr,
+                    __NR_unshare,
+                    __NR_setns,
+                    __NR_setuid,
+                    __NR_setgid,
+                    __NR_setreuid,
+                    __NR_setregid,
+                    __NR_setresuid,
+                    __NR_setresgid,
+                    __NR_setfsuid,
+                    __NR_setfsgid,
+                    __NR_setgroups,
+                    __NR_capset,
+                    __NR_personality,
+                    __NR_seccomp});
   builder.Group("refused, kills the process: kernel attack surface")
-      .KillProcess({__NR_bpf, __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
-                    __NR_userfaultfd, __NR_perf_event_open, __NR_keyctl, __NR_add_key,
-                    __NR_request_key, __NR_kexec_load, __NR_kexec_file_load, __NR_init_module,
-                    __NR_finit_module, __NR_delete_module, __NR_iopl, __NR_ioperm,
-                    __NR_modify_ldt, __NR_mknod, __NR_mknodat, __NR_fanotify_init,
-                    __NR_swapon, __NR_swapoff, __NR_reboot, __NR_acct, __NR_quotactl,
-                    __NR_syslog, __NR_vhangup, __NR_settimeofday, __NR_clock_settime,
-                    __NR_clock_adjtime, __NR_adjtimex, __NR_sethostname, __NR_setdomainname,
-                    __NR_lookup_dcookie, __NR_memfd_secret});
+      .KillProcess({__NR_bpf,
+                    __NR_io_uring_setup,
+                    __NR_io_uring_enter,
+                    __NR_io_uring_register,
+                    __NR_userfaultfd,
+                    __NR_perf_event_open,
+                    __NR_keyctl,
+                    __NR_add_key,
+                    __NR_request_key,
+                    __NR_kexec_load,
+                    __NR_kexec_file_load,
+                    __NR_init_module,
+                    __NR_finit_module,
+                    __NR_delete_module,
+                    __NR_iopl,
+                    __NR_ioperm,
+                    __NR_modify_ldt,
+                    __NR_mknod,
+                    __NR_mknodat,
+                    __NR_fanotify_init,
+                    __NR_swapon,
+                    __NR_swapoff,
+                    __NR_reboot,
+                    __NR_acct,
+                    __NR_quotactl,
+                    __NR_syslog,
+                    __NR_vhangup,
+                    __NR_settimeofday,
+                    __NR_clock_settime,
+                    __NR_clock_adjtime,
+                    __NR_adjtimex,
+                    __NR_sethostname,
+                    __NR_setdomainname,
+                    __NR_lookup_dcookie,
+                    __NR_memfd_secret});
 
   return builder.Build();
 }

@@ -5,6 +5,7 @@
 #include "sandbox/worker_policy.h"
 
 #include <errno.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,6 @@
 
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -28,9 +27,9 @@ struct Outcome {
 
   std::string ToString() const {
     if (exited) {
-      return absl::StrCat("exit ", code,
-                          code > 0 && code < 200 ? absl::StrCat(" (", strerrorname_np(code), ")")
-                                                 : "");
+      return absl::StrCat(
+          "exit ", code,
+          code > 0 && code < 200 ? absl::StrCat(" (", strerrorname_np(code), ")") : "");
     }
     return absl::StrCat("signal ", signal, " (", sigabbrev_np(signal), ")");
   }
@@ -64,13 +63,35 @@ bool KilledBySigsys(const Outcome& o) { return !o.exited && o.signal == SIGSYS; 
 // Probes whose syscall the worker policy refuses by killing the process.
 const std::vector<std::string>& KilledProbes() {
   static const std::vector<std::string> probes = {
-      "creat",         "openat2",        "socket",          "connect",     "execve",
-      "fork",          "clone_process",  "ptrace",          "mount",
-      "kill_parent",   "kill_init",      "kill_group",      "io_uring_setup",
-      "userfaultfd",   "bpf",            "unshare",         "setuid",
-      "memfd_create",  "parent_cpu_clock", "clock_tai",     "mprotect_prot_sem",
-      "madvise_mergeable", "ioctl_tiocsti", "fcntl_setown", "futex_fd",
-      "prctl_dumpable", "sendto_addr",   "sched_getaffinity_init",
+      "creat",
+      "openat2",
+      "socket",
+      "connect",
+      "execve",
+      "fork",
+      "clone_process",
+      "ptrace",
+      "mount",
+      "kill_parent",
+      "kill_init",
+      "kill_group",
+      "io_uring_setup",
+      "userfaultfd",
+      "bpf",
+      "unshare",
+      "setuid",
+      "memfd_create",
+      "parent_cpu_clock",
+      "clock_tai",
+      "mprotect_prot_sem",
+      "madvise_mergeable",
+      "ioctl_tiocsti",
+      "fcntl_setown",
+      "futex_fd",
+      "prctl_dumpable",
+      "setrlimit",
+      "sendto_addr",
+      "sched_getaffinity_init",
       // A thread that existed before confinement makes a forbidden call: TSYNC
       // put it under the filter, and the whole process dies.
       "thread_before",
@@ -103,8 +124,9 @@ const std::vector<ErrnoProbe>& ErrnoProbes() {
 // Probes of what a worker needs after confinement.
 const std::vector<std::string>& AllowedProbes() {
   static const std::vector<std::string> probes = {
-      "getppid",     "kill_self",    "raise_handled",    "read_pipe",  "sendto_null",
-      "thread_after", "thread_cpu_clock", "fstat_pipe", "mmap_rwx",     "prctl_set_name", "stdio",
+      "getppid",      "kill_self",    "raise_handled",    "read_pipe",
+      "sendto_null",  "thread_after", "thread_cpu_clock", "fstat_pipe",
+      "getrlimit",    "mmap_rwx",     "prctl_set_name",   "stdio",
       "malloc_large",
   };
   return probes;
@@ -179,8 +201,7 @@ TEST(WorkerPolicyTest, AbortStillEndsWithSigabrt) {
 TEST(WorkerPolicyTest, I386AbiKillsTheProcess) {
   Outcome unconfined = RunProbe("none", "i386_getpid");
   if (!unconfined.exited) {
-    GTEST_SKIP() << "this kernel has no i386 emulation (int 0x80: " << unconfined.ToString()
-                 << ")";
+    GTEST_SKIP() << "this kernel has no i386 emulation (int 0x80: " << unconfined.ToString() << ")";
   }
   Outcome o = RunProbe("enforce", "i386_getpid");
   EXPECT_TRUE(KilledBySigsys(o)) << o.ToString();

@@ -12,8 +12,8 @@
 // costs (the kernel's slower syscall-entry path), so "filtered - minimal" is
 // what the worker policy's own rules cost.
 #include <fcntl.h>
-#include <seccomp.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -72,7 +72,8 @@ bool ApplyWorkerPolicy() {
 // Default allow, one rule: every call below is answered by the kernel's cache.
 bool ApplyMinimalFilter() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-  bool ok = ctx != nullptr && seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(acct), 0) == 0 &&
+  bool ok = ctx != nullptr &&
+            seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(acct), 0) == 0 &&
             seccomp_load(ctx) == 0;
   seccomp_release(ctx);
   return ok;
@@ -131,8 +132,8 @@ int main(int argc, char** argv) {
   printf("seccomp filter cost per allowed syscall (WorkerPolicy, %s BPF instructions)\n",
          instructions.ok() ? std::to_string(*instructions).c_str() : "?");
   printf("%ld calls x %d rounds each, median round, pinned to CPU 0\n\n", iterations, kRounds);
-  printf("%-30s %12s %12s %8s %10s %14s %16s\n", "call", "unfiltered", "filtered", "ratio",
-         "added", "minimal filter", "policy's rules");
+  printf("%-30s %12s %12s %8s %10s %14s %16s\n", "call", "unfiltered", "filtered", "ratio", "added",
+         "minimal filter", "policy's rules");
   for (int c = 0; c < kCalls; ++c) {
     printf("%-30s %9.1f ns %9.1f ns %7.2fx %7.1f ns %11.1f ns %13.1f ns\n", kCallNames[c],
            unfiltered[c], filtered[c], filtered[c] / unfiltered[c], filtered[c] - unfiltered[c],

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,8 +31,6 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <netinet/in.h>
 
 #include <atomic>
 #include <cstdint>
@@ -79,25 +79,26 @@ std::map<std::string, Probe> Probes() {
   // --- refused: these must kill the process ---
 
   p["creat"] = {nullptr, [](Prepared&) { return Result(creat("/tmp/kiln-probe-creat", 0600)); }};
-  p["openat2"] = {nullptr, [](Prepared&) {
-                    struct {
-                      uint64_t flags, mode, resolve;
-                    } how = {O_RDONLY, 0, 0};
-                    return Result(Syscall6(SYS_openat2, AT_FDCWD,
-                                           reinterpret_cast<long>("/etc/passwd"),
-                                           reinterpret_cast<long>(&how), sizeof how));
-                  }};
+  p["openat2"] = {
+      nullptr, [](Prepared&) {
+        struct {
+          uint64_t flags, mode, resolve;
+        } how = {O_RDONLY, 0, 0};
+        return Result(Syscall6(SYS_openat2, AT_FDCWD, reinterpret_cast<long>("/etc/passwd"),
+                               reinterpret_cast<long>(&how), sizeof how));
+      }};
   p["socket"] = {nullptr, [](Prepared&) { return Result(socket(AF_INET, SOCK_STREAM, 0)); }};
-  p["connect"] = {[](Prepared& s) { Must((s.fds[0] = socket(AF_INET, SOCK_STREAM, 0)) >= 0, "socket"); },
-                  [](Prepared& s) {
-                    sockaddr_in addr{};
-                    addr.sin_family = AF_INET;
-                    addr.sin_port = htons(9);
-                    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                    long rc = connect(s.fds[0], reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-                    // Refused by the peer counts as "the call ran".
-                    return rc == 0 || errno == ECONNREFUSED ? 0 : errno;
-                  }};
+  p["connect"] = {
+      [](Prepared& s) { Must((s.fds[0] = socket(AF_INET, SOCK_STREAM, 0)) >= 0, "socket"); },
+      [](Prepared& s) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(9);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        long rc = connect(s.fds[0], reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        // Refused by the peer counts as "the call ran".
+        return rc == 0 || errno == ECONNREFUSED ? 0 : errno;
+      }};
   p["execve"] = {nullptr, [](Prepared&) {
                    char* argv[] = {const_cast<char*>("true"), nullptr};
                    execve("/bin/true", argv, environ);
@@ -123,11 +124,11 @@ std::map<std::string, Probe> Probes() {
   p["kill_parent"] = {nullptr, [](Prepared&) { return Result(kill(getppid(), 0)); }};
   p["kill_init"] = {nullptr, [](Prepared&) { return Result(kill(1, 0)); }};
   p["kill_group"] = {nullptr, [](Prepared&) { return Result(kill(0, 0)); }};
-  p["io_uring_setup"] = {nullptr, [](Prepared&) {
-                           char params[120] = {};
-                           return Result(Syscall6(SYS_io_uring_setup, 1,
-                                                  reinterpret_cast<long>(params)));
-                         }};
+  p["io_uring_setup"] = {
+      nullptr, [](Prepared&) {
+        char params[120] = {};
+        return Result(Syscall6(SYS_io_uring_setup, 1, reinterpret_cast<long>(params)));
+      }};
   p["userfaultfd"] = {nullptr,
                       [](Prepared&) { return Result(Syscall6(SYS_userfaultfd, O_CLOEXEC)); }};
   p["bpf"] = {nullptr, [](Prepared&) { return Result(Syscall6(SYS_bpf, 0, 0, 0)); }};
@@ -136,17 +137,17 @@ std::map<std::string, Probe> Probes() {
   p["memfd_create"] = {nullptr, [](Prepared&) { return Result(memfd_create("x", 0)); }};
   // A per-process CPU clock of another process (prepared while unconfined,
   // since clock_getcpuclockid itself probes with clock_getres).
-  p["parent_cpu_clock"] = {[](Prepared& s) { Must(clock_getcpuclockid(getppid(), &s.clock) == 0, "clock"); },
-                           [](Prepared& s) {
-                             timespec ts;
-                             return Result(Syscall6(SYS_clock_gettime, s.clock,
-                                                    reinterpret_cast<long>(&ts)));
-                           }};
-  p["clock_tai"] = {nullptr, [](Prepared&) {
-                      timespec ts;
-                      return Result(
-                          Syscall6(SYS_clock_gettime, CLOCK_TAI, reinterpret_cast<long>(&ts)));
-                    }};
+  p["parent_cpu_clock"] = {
+      [](Prepared& s) { Must(clock_getcpuclockid(getppid(), &s.clock) == 0, "clock"); },
+      [](Prepared& s) {
+        timespec ts;
+        return Result(Syscall6(SYS_clock_gettime, s.clock, reinterpret_cast<long>(&ts)));
+      }};
+  p["clock_tai"] = {
+      nullptr, [](Prepared&) {
+        timespec ts;
+        return Result(Syscall6(SYS_clock_gettime, CLOCK_TAI, reinterpret_cast<long>(&ts)));
+      }};
   p["mprotect_prot_sem"] = {nullptr, [](Prepared&) {
                               void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
                                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -170,16 +171,21 @@ std::map<std::string, Probe> Probes() {
                      static uint32_t word = 0;
                      return Result(Syscall6(SYS_futex, reinterpret_cast<long>(&word), 2 /*FD*/, 0));
                    }};
+  // Setting a limit at all (lowering, which the kernel would permit).
+  p["setrlimit"] = {nullptr, [](Prepared&) {
+                      struct rlimit limit = {128, 128};
+                      return Result(setrlimit(RLIMIT_NOFILE, &limit));
+                    }};
   p["prctl_dumpable"] = {nullptr,
                          [](Prepared&) { return Result(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)); }};
-  p["sendto_addr"] = {[](Prepared& s) { Must(socketpair(AF_UNIX, SOCK_DGRAM, 0, s.fds) == 0, "socketpair"); },
-                      [](Prepared& s) {
-                        sockaddr_un addr{};
-                        addr.sun_family = AF_UNIX;
-                        strcpy(addr.sun_path, "/nonexistent-kiln-probe");
-                        return Result(sendto(s.fds[0], "x", 1, 0,
-                                             reinterpret_cast<sockaddr*>(&addr), sizeof addr));
-                      }};
+  p["sendto_addr"] = {
+      [](Prepared& s) { Must(socketpair(AF_UNIX, SOCK_DGRAM, 0, s.fds) == 0, "socketpair"); },
+      [](Prepared& s) {
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        strcpy(addr.sun_path, "/nonexistent-kiln-probe");
+        return Result(sendto(s.fds[0], "x", 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+      }};
   p["sched_getaffinity_init"] = {nullptr, [](Prepared&) {
                                    cpu_set_t set;
                                    return Result(sched_getaffinity(1, sizeof set, &set));
@@ -191,15 +197,14 @@ std::map<std::string, Probe> Probes() {
                         return rc > 0 ? 0 : static_cast<int>(-rc);
                       }};
   // getpid through the x32 ABI (syscall number | 0x40000000).
-  p["x32_getpid"] = {nullptr,
-                     [](Prepared&) { return Result(Syscall6(0x40000000 | SYS_getpid)); }};
+  p["x32_getpid"] = {nullptr, [](Prepared&) { return Result(Syscall6(0x40000000 | SYS_getpid)); }};
 
   // --- refused with an errno ---
   p["open_passwd"] = {nullptr, [](Prepared&) { return Result(open("/etc/passwd", O_RDONLY)); }};
-  p["open_raw"] = {nullptr, [](Prepared&) {
-                     return Result(Syscall6(SYS_open, reinterpret_cast<long>("/etc/passwd"),
-                                            O_RDONLY));
-                   }};
+  p["open_raw"] = {
+      nullptr, [](Prepared&) {
+        return Result(Syscall6(SYS_open, reinterpret_cast<long>("/etc/passwd"), O_RDONLY));
+      }};
   p["fopen_urandom"] = {nullptr, [](Prepared&) {
                           FILE* f = fopen("/dev/urandom", "rb");
                           return f != nullptr ? 0 : errno;
@@ -225,8 +230,7 @@ std::map<std::string, Probe> Probes() {
                  }};
   // On a pseudo-terminal, where TCGETS would succeed unconfined.
   p["ioctl_tcgets"] = {[](Prepared& s) {
-                         Must((s.fds[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0,
-                              "pty");
+                         Must((s.fds[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0, "pty");
                        },
                        [](Prepared& s) {
                          termios t;
@@ -255,16 +259,21 @@ std::map<std::string, Probe> Probes() {
                       if (read(s.fds[0], buf, sizeof buf) != 4) return errno ? errno : 201;
                       return memcmp(buf, "kiln", 4) == 0 ? 0 : 202;
                     }};
-  p["sendto_null"] = {[](Prepared& s) { Must(socketpair(AF_UNIX, SOCK_DGRAM, 0, s.fds) == 0, "socketpair"); },
-                      [](Prepared& s) {
-                        char buf[4];
-                        if (sendto(s.fds[0], "ok", 2, 0, nullptr, 0) != 2) return errno;
-                        return recv(s.fds[1], buf, sizeof buf, 0) == 2 ? 0 : 201;
-                      }};
+  p["sendto_null"] = {
+      [](Prepared& s) { Must(socketpair(AF_UNIX, SOCK_DGRAM, 0, s.fds) == 0, "socketpair"); },
+      [](Prepared& s) {
+        char buf[4];
+        if (sendto(s.fds[0], "ok", 2, 0, nullptr, 0) != 2) return errno;
+        return recv(s.fds[1], buf, sizeof buf, 0) == 2 ? 0 : 201;
+      }};
   p["thread_after"] = {nullptr, [](Prepared&) {
                          std::atomic<long> sum{0};
-                         std::thread a([&] { for (int i = 0; i < 1000; ++i) sum += i; });
-                         std::thread b([&] { for (int i = 0; i < 1000; ++i) sum += i; });
+                         std::thread a([&] {
+                           for (int i = 0; i < 1000; ++i) sum += i;
+                         });
+                         std::thread b([&] {
+                           for (int i = 0; i < 1000; ++i) sum += i;
+                         });
                          a.join();
                          b.join();
                          return sum == 999000 ? 0 : 201;
@@ -296,6 +305,11 @@ std::map<std::string, Probe> Probes() {
                           timespec ts = {0, 300 * 1000 * 1000};
                           return clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
                         }};
+  p["getrlimit"] = {nullptr, [](Prepared&) {
+                      struct rlimit limit;
+                      if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return errno;
+                      return limit.rlim_cur == 256 ? 0 : 201;  // ConfineWorker's default
+                    }};
   p["fstat_pipe"] = {[](Prepared& s) { Must(pipe2(s.fds, O_CLOEXEC) == 0, "pipe"); },
                      [](Prepared& s) {
                        struct stat st;

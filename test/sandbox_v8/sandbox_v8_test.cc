@@ -15,6 +15,7 @@
 // To find a missing rule, run the child in log mode and read the kernel log:
 //   bazel test --test_env=KILN_SANDBOX_MODE=log //test/sandbox_v8/...
 //   dmesg | grep type=1326
+#include <gtest/gtest.h>
 #include <libplatform/libplatform.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -34,8 +35,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "sandbox/confine.h"
 
 namespace {
@@ -51,8 +50,8 @@ std::atomic<int> g_path_count{0};
 
 void RecordPath(int, siginfo_t* info, void* context) {
   greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
-  const char* path = reinterpret_cast<const char*>(
-      info->si_syscall == __NR_openat ? regs[REG_RSI] : regs[REG_RDI]);
+  const char* path = reinterpret_cast<const char*>(info->si_syscall == __NR_openat ? regs[REG_RSI]
+                                                                                   : regs[REG_RDI]);
   int i = g_path_count.fetch_add(1);
   if (i < kMaxPaths && path != nullptr) {
     size_t n = 0;
@@ -121,8 +120,7 @@ class Child {
       while (v8::platform::PumpMessageLoop(platform_, isolate)) {
       }
       isolate->PerformMicrotaskCheckpoint();
-      if (!result->IsPromise() ||
-          result.As<v8::Promise>()->State() != v8::Promise::kPending) {
+      if (!result->IsPromise() || result.As<v8::Promise>()->State() != v8::Promise::kPending) {
         break;
       }
       usleep(5000);
@@ -140,18 +138,17 @@ class Child {
   v8::Platform* platform_;
 };
 
-#define CHECK_STAGE(stage, cond, ...)                       \
-  do {                                                      \
-    if (!(cond)) {                                          \
-      fprintf(stderr, "stage %d failed: ", stage);          \
-      fprintf(stderr, __VA_ARGS__);                         \
-      fprintf(stderr, "\n");                                \
-      return stage;                                         \
-    }                                                       \
+#define CHECK_STAGE(stage, cond, ...)              \
+  do {                                             \
+    if (!(cond)) {                                 \
+      fprintf(stderr, "stage %d failed: ", stage); \
+      fprintf(stderr, __VA_ARGS__);                \
+      fprintf(stderr, "\n");                       \
+      return stage;                                \
+    }                                              \
   } while (0)
 
-v8::Isolate* NewIsolate(v8::ArrayBuffer::Allocator* allocator,
-                        v8::StartupData* blob = nullptr) {
+v8::Isolate* NewIsolate(v8::ArrayBuffer::Allocator* allocator, v8::StartupData* blob = nullptr) {
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = allocator;
   params.snapshot_blob = blob;
@@ -219,31 +216,33 @@ int RunConfinedV8(Mode mode) {
                 hot.c_str());
 
     // Regexps: irregexp tiers up to native code after the first executions.
-    std::string regexp = child.Run(isolate,
-                                   "const text = 'id-17 x-4 kiln-2024 '.repeat(2000);"
-                                   "let n = 0;"
-                                   "for (let i = 0; i < 50; i++) {"
-                                   "  for (const m of text.matchAll(/([a-z]+)-(\\d+)/g)) n += +m[2];"
-                                   "}"
-                                   "const bt = /^(a+)+$/.test('a'.repeat(20) + 'a');"
-                                   "`${n} ${bt}`");
+    std::string regexp =
+        child.Run(isolate,
+                  "const text = 'id-17 x-4 kiln-2024 '.repeat(2000);"
+                  "let n = 0;"
+                  "for (let i = 0; i < 50; i++) {"
+                  "  for (const m of text.matchAll(/([a-z]+)-(\\d+)/g)) n += +m[2];"
+                  "}"
+                  "const bt = /^(a+)+$/.test('a'.repeat(20) + 'a');"
+                  "`${n} ${bt}`");
     CHECK_STAGE(6, regexp == "204500000 true", "regexp: %s", regexp.c_str());
 
     // GC under memory pressure: about 600 MB of short-lived arrays and strings,
     // then a full GC and a low-memory notification.
     v8::HeapStatistics before, peak, after;
     isolate->GetHeapStatistics(&before);
-    std::string churn = child.Run(isolate,
-                                  "globalThis.keep = [];"
-                                  "let total = 0;"
-                                  "for (let round = 0; round < 60; round++) {"
-                                  "  const batch = [];"
-                                  "  for (let i = 0; i < 100; i++) batch.push(new Array(12500).fill(round + i));"
-                                  "  batch.push('x'.repeat(1 << 20) + round);"
-                                  "  total += batch.length;"
-                                  "  if (round % 10 == 0) keep.push(batch);"
-                                  "}"
-                                  "total");
+    std::string churn =
+        child.Run(isolate,
+                  "globalThis.keep = [];"
+                  "let total = 0;"
+                  "for (let round = 0; round < 60; round++) {"
+                  "  const batch = [];"
+                  "  for (let i = 0; i < 100; i++) batch.push(new Array(12500).fill(round + i));"
+                  "  batch.push('x'.repeat(1 << 20) + round);"
+                  "  total += batch.length;"
+                  "  if (round % 10 == 0) keep.push(batch);"
+                  "}"
+                  "total");
     CHECK_STAGE(7, churn == "6060", "churn: %s", churn.c_str());
     isolate->GetHeapStatistics(&peak);
     CHECK_STAGE(7, child.Run(isolate, "keep = null; gc(); 'ok'") == "ok", "gc()");
@@ -252,8 +251,7 @@ int RunConfinedV8(Mode mode) {
     fprintf(stderr, "heap used: before %zu KB, with 6 batches kept %zu KB, after GC %zu KB\n",
             before.used_heap_size() >> 10, peak.used_heap_size() >> 10,
             after.used_heap_size() >> 10);
-    CHECK_STAGE(7, peak.used_heap_size() > before.used_heap_size() + (40 << 20),
-                "heap never grew");
+    CHECK_STAGE(7, peak.used_heap_size() > before.used_heap_size() + (40 << 20), "heap never grew");
     CHECK_STAGE(7, after.used_heap_size() < peak.used_heap_size() / 2, "GC freed too little");
 
     // WebAssembly: (func (export "add") (param i32 i32) (result i32)) and
@@ -328,8 +326,8 @@ int RunConfinedV8(Mode mode) {
     {
       v8::HandleScope handle_scope(builder);
       v8::Local<v8::Context> context = v8::Context::New(builder);
-      std::string r = child.RunIn(builder, context,
-                                  "globalThis.greet = (n) => `hello ${n}`; 'defined'");
+      std::string r =
+          child.RunIn(builder, context, "globalThis.greet = (n) => `hello ${n}`; 'defined'");
       CHECK_STAGE(11, r == "defined", "snapshot script: %s", r.c_str());
       creator.SetDefaultContext(context);
     }
@@ -354,9 +352,9 @@ int RunConfinedV8(Mode mode) {
     fprintf(stderr, "probed after confinement: %s\n", g_paths[i]);
     CHECK_STAGE(13, strcmp(g_paths[i], "/dev/urandom") != 0,
                 "V8 read /dev/urandom: its entropy source is not in use");
-    CHECK_STAGE(13, strstr(g_paths[i], "localtime") == nullptr &&
-                        strstr(g_paths[i], "zoneinfo") == nullptr,
-                "the time zone was looked up after confinement: %s", g_paths[i]);
+    CHECK_STAGE(
+        13, strstr(g_paths[i], "localtime") == nullptr && strstr(g_paths[i], "zoneinfo") == nullptr,
+        "the time zone was looked up after confinement: %s", g_paths[i]);
   }
   return 0;
 }
