@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/futex.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -16,6 +17,7 @@
 
 #include <functional>
 #include <string>
+#include <thread>
 
 namespace kiln::sandbox {
 namespace {
@@ -181,6 +183,36 @@ TEST(PolicyBuilderTest, RefusesMalformedRules) {
                      .AllowIf(__NR_ioctl, {Arg(1).Equals32({1})})
                      .ErrnoIf(__NR_ioctl, ENOTTY, {Arg(1).Equals32({2})})),
             absl::StatusCode::kOk);
+}
+
+TEST(PolicyBuilderTest, ApplyReportsAThreadItCannotSynchronise) {
+  absl::StatusOr<Policy> policy = ExampleBuilder().Build();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  pid_t pid = fork();
+  if (pid == 0) {
+    // A thread with a filter of its own (no TSYNC): its filter stack is not an
+    // ancestor of the new one, so the kernel cannot synchronise it.
+    int ready[2], done[2];
+    if (pipe(ready) != 0 || pipe(done) != 0) _exit(1);
+    std::thread loner([&] {
+      scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+      bool ok = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(acct), 0) == 0 &&
+                seccomp_load(ctx) == 0;
+      seccomp_release(ctx);
+      (void)!write(ready[1], ok ? "y" : "n", 1);
+      char c;
+      (void)!read(done[0], &c, 1);
+    });
+    char c = 0;
+    if (read(ready[0], &c, 1) != 1 || c != 'y') _exit(2);
+    absl::Status status = policy->Apply();
+    (void)!write(done[1], "x", 1);
+    loner.join();
+    _exit(status.code() == absl::StatusCode::kFailedPrecondition ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(ExitedWith(status, 0)) << "status " << status;
 }
 
 TEST(PolicyBuilderTest, CompilesToBpf) {
