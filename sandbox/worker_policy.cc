@@ -108,7 +108,12 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       .Allow(__NR_restart_syscall)
       // glibc sizes malloc arenas with sched_getaffinity(0, ...); another
       // process's affinity is none of the worker's business.
-      .AllowIf(__NR_sched_getaffinity, {Arg(0, "pid").Equals32({0})});
+      .AllowIf(__NR_sched_getaffinity, {Arg(0, "pid").Equals32({0})})
+      // pthread_getschedparam(pthread_self()), which Abseil's Mutex calls the
+      // first time a thread blocks (it records the waiter's priority). glibc
+      // passes the thread's tid, which a filter cannot tell from another
+      // process's pid; both calls only read a scheduling class and priority.
+      .Allow({__NR_sched_getparam, __NR_sched_getscheduler});
 
   // Locks and condition variables (glibc's nptl, V8's base::Mutex/Semaphore,
   // std::mutex/condition_variable, gRPC's absl::Mutex). The op list is what

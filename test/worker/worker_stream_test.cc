@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -233,12 +235,25 @@ TEST_F(WorkerStreamTest, RegistersBuildsLoadsInvokesAndDrains) {
   }
   EXPECT_TRUE(saw_log);
 
+  // Every thread of the serving worker runs under the seccomp filter with
+  // no_new_privs (TSYNC reached V8's and gRPC's threads too).
+  int threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(worker_->pid()) + "/task")) {
+    std::ifstream status_file(task.path() / "status");
+    std::string text((std::istreambuf_iterator<char>(status_file)), std::istreambuf_iterator<char>());
+    EXPECT_THAT(text, HasSubstr("\nSeccomp:\t2\n")) << task.path();
+    EXPECT_THAT(text, HasSubstr("\nNoNewPrivs:\t1\n")) << task.path();
+    ++threads;
+  }
+  EXPECT_GE(threads, 4);  // main, executors, V8 platform, gRPC
+
   v1::SchedulerFrame drain;
   drain.mutable_drain()->set_deadline_ms(2000);
   ASSERT_TRUE(scheduler_.Send(drain));
   std::optional<int> status = worker_->Wait(absl::Seconds(10));
   ASSERT_TRUE(status.has_value()) << "worker did not exit after drain";
-  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_TRUE(WIFEXITED(*status)) << "signal " << WTERMSIG(*status);
   EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
 
@@ -254,6 +269,28 @@ TEST_F(WorkerStreamTest, SnapshotFromAnotherRuntimeIsRefused) {
   auto result = scheduler_.WaitFor([](const v1::WorkerFrame& f) { return f.has_load_result(); });
   ASSERT_TRUE(result.has_value());
   EXPECT_THAT(result->load_result().error(), HasSubstr("snapshot was built for runtime other"));
+}
+
+TEST(WorkerCliTest, PrintsItsPolicy) {
+  std::string out = ::testing::TempDir() + "/policy.txt";
+  std::string command = test::RunfilePath("worker/server/kiln-worker") + " --print-policy > " + out;
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream file(out);
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("seccomp policy, mode enforce\ndefault action: kill the process"));
+  EXPECT_THAT(text, HasSubstr("kill  execve\n"));
+  EXPECT_THAT(text, HasSubstr("kill  socket\n"));
+  EXPECT_THAT(text, HasSubstr("errno clone3                 -> ENOSYS"));
+}
+
+TEST(WorkerCliTest, UnreachableSchedulerIsAClearError) {
+  std::string command = test::RunfilePath("worker/server/kiln-worker") +
+                        " --scheduler 127.0.0.1:1 --connect-timeout-ms 300 2>" + ::testing::TempDir() + "/err.txt";
+  int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::ifstream file(::testing::TempDir() + "/err.txt");
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("cannot reach the scheduler at 127.0.0.1:1"));
 }
 
 }  // namespace

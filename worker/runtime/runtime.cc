@@ -46,6 +46,41 @@ absl::Status WorkerRuntime::Load(const FunctionKey& key, std::string snapshot_bl
 
 void WorkerRuntime::Unload(const FunctionKey& key) { pool_.Unload(key); }
 
+absl::Status WorkerRuntime::WarmUp() {
+  Bundle bundle;
+  bundle.main_module = "warmup.js";
+  bundle.files["warmup.js"] = R"JS(
+    export default {
+      async fetch() {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        const parts = [new Date().toString(), new Intl.DateTimeFormat('en-US').format(0),
+                       (1234.5).toLocaleString(), 'ab'.localeCompare('b'), /a+b/u.test('aab'),
+                       JSON.stringify({ a: [1] }), crypto.randomUUID(), Math.random()];
+        return new Response(parts.join('|'));
+      },
+    };
+  )JS";
+  absl::StatusOr<js::BuildResult> built = Build(bundle);
+  if (!built.ok()) return built.status();
+  const FunctionKey key{"kiln", "warmup", 0};
+  absl::Status loaded = Load(key, std::move(built->blob), Limits());
+  if (!loaded.ok()) return loaded;
+  absl::Notification done;
+  InvocationOutcome result;
+  HttpRequest request;
+  request.url = "http://warmup.kiln.localhost/";
+  Invoke(key, request, "warmup", [&](InvocationOutcome outcome) {
+    result = std::move(outcome);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  Unload(key);
+  if (result.status != InvocationOutcome::Status::kOk) {
+    return absl::InternalError(absl::StrCat("warm-up invocation failed: ", result.error));
+  }
+  return absl::OkStatus();
+}
+
 // Prefers executors not running JavaScript at this moment (so a request does
 // not queue behind a long turn of another function), then the least loaded.
 Executor& WorkerRuntime::PickExecutor() {

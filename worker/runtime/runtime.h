@@ -60,6 +60,11 @@ class WorkerRuntime {
   void Invoke(const FunctionKey& key, InvocationEvent event, std::string request_id,
               absl::AnyInvocable<void(InvocationOutcome)> done);
 
+  // Builds and runs a small function that touches the lazily loaded parts of
+  // V8 and ICU (time zone, locale data, regexps, JSON, randomness), so they
+  // are loaded before the sandbox stops the process opening files.
+  absl::Status WarmUp();
+
   int in_flight() const { return in_flight_.load(); }
   PoolStats Stats() { return pool_.Stats(); }
 

@@ -1,7 +1,11 @@
-// kiln-worker: runs tenants' JavaScript for a Kiln scheduler. Dials the
-// scheduler's Worker/Connect stream, registers, and serves builds and
-// invocations until drained. Wiring only: see worker_client.h and
-// worker/runtime/runtime.h.
+// kiln-worker: runs tenants' JavaScript for a Kiln scheduler. Start-up order
+// matters (see sandbox/confine.h): close inherited descriptors, dial the
+// scheduler, enter empty namespaces while single-threaded, start V8 and the
+// gRPC stream on the dialed socket, warm up, confine with seccomp, then serve
+// builds and invocations until drained. Wiring only.
+#include <grpcpp/create_channel_posix.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,9 +15,23 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "sandbox/confine.h"
+#include "sandbox/hardening.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/worker_policy.h"
 #include "worker/api/natives.h"
 #include "worker/runtime/runtime.h"
+#include "worker/server/dial.h"
 #include "worker/server/worker_client.h"
+
+namespace {
+
+int Fail(const std::string& what, const absl::Status& status) {
+  std::fprintf(stderr, "kiln-worker: %s: %s\n", what.c_str(), std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kiln-worker: runs Kiln functions for a scheduler"};
@@ -21,7 +39,13 @@ int main(int argc, char** argv) {
   int executors = static_cast<int>(std::thread::hardware_concurrency());
   uint64_t memory_budget_mib = 1024;
   std::string hash_seed_text;
-  app.add_option("--scheduler", client.scheduler, "scheduler address, HOST:PORT")->required();
+  std::string sandbox = "enforce";
+  bool namespaces = true;
+  bool print_policy = false;
+  app.add_option("--scheduler", client.scheduler, "scheduler address, HOST:PORT");
+  int connect_timeout_ms = 10000;
+  app.add_option("--connect-timeout-ms", connect_timeout_ms, "how long to keep trying to reach the scheduler")
+      ->check(CLI::Range(1, 3600000));
   app.add_option("--worker-id", client.worker_id, "name of this worker (default: host-pid)");
   app.add_option("--executors", executors, "threads running JavaScript")->check(CLI::Range(1, 64));
   app.add_option("--memory-budget-mib", memory_budget_mib, "isolate memory before idle ones are evicted")
@@ -30,8 +54,27 @@ int main(int argc, char** argv) {
   app.add_option("--hash-seed", hash_seed_text,
                  "the cluster's V8 hash seed (snapshots only load where it matches)")
       ->envname("KILN_HASH_SEED");
+  app.add_option("--sandbox", sandbox,
+                 "seccomp policy: enforce (kill on a forbidden syscall), log (staging: report "
+                 "would-be violations to the kernel log), off")
+      ->check(CLI::IsMember({"enforce", "log", "off"}));
+  app.add_flag("--namespaces,!--no-namespaces", namespaces,
+               "enter empty user, mount and network namespaces (default on; skipped where the "
+               "kernel refuses)");
+  app.add_flag("--print-policy", print_policy, "print the seccomp policy and exit");
   CLI11_PARSE(app, argc, argv);
 
+  const kiln::sandbox::Mode mode = sandbox == "log" ? kiln::sandbox::Mode::kLog : kiln::sandbox::Mode::kEnforce;
+  if (print_policy) {
+    absl::StatusOr<kiln::sandbox::Policy> policy = kiln::sandbox::WorkerPolicy(mode);
+    if (!policy.ok()) return Fail("building the policy", policy.status());
+    std::fputs(policy->Describe().c_str(), stdout);
+    return 0;
+  }
+  if (client.scheduler.empty()) {
+    std::fprintf(stderr, "kiln-worker: --scheduler HOST:PORT is required\n");
+    return 2;
+  }
   uint64_t hash_seed = 0;
   if (!hash_seed_text.empty() && !absl::SimpleAtoi(hash_seed_text, &hash_seed)) {
     std::fprintf(stderr, "kiln-worker: --hash-seed must be an unsigned integer\n");
@@ -43,24 +86,54 @@ int main(int argc, char** argv) {
     client.worker_id = absl::StrCat(host, "-", getpid());
   }
   client.memory_budget_bytes = memory_budget_mib << 20;
+  client.connect_timeout = absl::Milliseconds(connect_timeout_ms);
 
+  // 1. Nothing a parent leaked survives.
+  absl::Status status = kiln::sandbox::CloseInheritedDescriptors();
+  if (!status.ok()) return Fail("closing inherited descriptors", status);
+
+  // 2. The one connection this worker will ever make, then the namespaces
+  // (both while single-threaded).
+  absl::StatusOr<int> socket = kiln::worker::server::DialTcp(client.scheduler, client.connect_timeout);
+  if (!socket.ok()) return Fail("connecting", socket.status());
+  std::string confinement = "no namespaces";
+  if (sandbox != "off" && namespaces) {
+    absl::StatusOr<kiln::sandbox::Namespaces> entered = kiln::sandbox::EnterEmptyNamespaces();
+    if (entered.ok()) {
+      confinement = "namespaces " + entered->ToString();
+    } else if (entered.status().code() == absl::StatusCode::kPermissionDenied) {
+      std::fprintf(stderr, "kiln-worker: running without namespaces: %s\n",
+                   std::string(entered.status().message()).c_str());
+    } else {
+      return Fail("entering namespaces", entered.status());
+    }
+  }
+
+  // 3. V8, executors, and the stream on the dialed socket.
   kiln::worker::server::StreamLogSink logs;
   kiln::worker::WorkerRuntime runtime(
       kiln::worker::api::KilnRuntime(),
       {.executors = executors, .memory_budget_bytes = client.memory_budget_bytes, .logs = &logs,
        .hash_seed = hash_seed});
   kiln::worker::server::WorkerClient worker(runtime, logs, client);
-  absl::Status status = worker.Connect();
-  if (!status.ok()) {
-    std::fprintf(stderr, "kiln-worker: %s\n", std::string(status.message()).c_str());
-    return 1;
+  status = worker.Connect(grpc::CreateInsecureChannelFromFd(client.scheduler, *socket));
+  if (!status.ok()) return Fail("registering", status);
+
+  // 4. Load what V8 and ICU read lazily, then confine every thread.
+  status = runtime.WarmUp();
+  if (!status.ok()) return Fail("warming up", status);
+  if (sandbox != "off") {
+    status = kiln::sandbox::ConfineWorker({.mode = mode});
+    if (!status.ok()) return Fail("applying the sandbox", status);
+    confinement += absl::StrCat(", seccomp ", sandbox);
+  } else {
+    confinement += ", NO SANDBOX";
   }
-  std::fprintf(stderr, "kiln-worker %s: connected to %s (runtime %s)\n", client.worker_id.c_str(),
-               client.scheduler.c_str(), runtime.fingerprint().c_str());
+  std::fprintf(stderr, "kiln-worker %s: connected to %s (runtime %s; %s)\n", client.worker_id.c_str(),
+               client.scheduler.c_str(), runtime.fingerprint().c_str(), confinement.c_str());
+
+  // 5. Serve until drained.
   status = worker.Serve();
-  if (!status.ok()) {
-    std::fprintf(stderr, "kiln-worker: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
+  if (!status.ok()) return Fail("serving", status);
   return 0;
 }

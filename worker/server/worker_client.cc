@@ -33,12 +33,8 @@ WorkerClient::~WorkerClient() {
   if (builder_.joinable()) builder_.join();
 }
 
-absl::Status WorkerClient::Connect() {
-  channel_ = grpc::CreateChannel(options_.scheduler, grpc::InsecureChannelCredentials());
-  if (!channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + options_.connect_timeout))) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach the scheduler at ", options_.scheduler));
-  }
+absl::Status WorkerClient::Connect(std::shared_ptr<grpc::Channel> channel) {
+  channel_ = std::move(channel);
   stub_ = v1::Worker::NewStub(channel_);
   stream_ = stub_->Connect(&context_);
   v1::WorkerFrame hello;

@@ -36,7 +36,7 @@ class StreamLogSink final : public LogSink {
 };
 
 struct WorkerClientOptions {
-  std::string scheduler;  // HOST:PORT
+  std::string scheduler;  // HOST:PORT, for messages
   std::string worker_id;
   uint32_t max_concurrency = 64;
   uint64_t memory_budget_bytes = 0;
@@ -53,10 +53,11 @@ class WorkerClient {
   WorkerClient(const WorkerClient&) = delete;
   WorkerClient& operator=(const WorkerClient&) = delete;
 
-  // Dials the scheduler, sends Register and waits for RegisterAck. After this
-  // the worker needs no new file or socket (the sandbox goes on here).
+  // Opens the Connect stream on `channel` (already connected to the
+  // scheduler), sends Register and waits for RegisterAck. After this the
+  // worker needs no new file or socket (the sandbox goes on here).
   // Unavailable when the scheduler cannot be reached or refuses.
-  absl::Status Connect();
+  absl::Status Connect(std::shared_ptr<grpc::Channel> channel);
 
   // Serves frames until the scheduler drains this worker (OK) or the stream
   // breaks (Unavailable).
