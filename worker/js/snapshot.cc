@@ -225,6 +225,15 @@ absl::StatusOr<BuildResult> BuildSnapshot(const Bundle& bundle, const RuntimeSpe
                          internal::ToUtf8(isolate, try_catch.Exception()))));
       }
       isolate->PerformMicrotaskCheckpoint();
+      // 4. Let the runtime compile its request path into the snapshot.
+      v8::Local<v8::Value> warm_up;
+      if (!internals->Get(context, internal::Str(isolate, "warmUp")).ToLocal(&warm_up) ||
+          !warm_up->IsFunction() ||
+          warm_up.As<v8::Function>()->Call(context, internals, 0, nullptr).IsEmpty()) {
+        return fail(absl::InternalError(absl::StrCat(
+            "the Kiln runtime failed to warm up: ", internal::ToUtf8(isolate, try_catch.Exception()))));
+      }
+      isolate->PerformMicrotaskCheckpoint();
     }
     if (try_catch.HasTerminated() || deadline.expired() || heap_guard.exceeded) {
       return fail(absl::InternalError("build terminated"));

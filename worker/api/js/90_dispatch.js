@@ -159,3 +159,27 @@ internals.endInvocation = () => {
   invocation = null;
   clearAllTimers();
 };
+
+// Called once while the snapshot is built, after setHandlers: runs the request
+// path with a stand-in handler so the runtime's functions are compiled into the
+// snapshot (it keeps compiled bytecode) and a booted isolate's first request
+// does not pay for compiling them. Leaves no state behind.
+internals.warmUp = () => {
+  const saved = handlers;
+  handlers = {
+    async fetch(request) {
+      request.headers.get('accept');
+      await request.text();
+      const response = new Response('warm', { headers: { 'content-type': 'text/plain' } });
+      response.headers.set('x-warm', '1');
+      return Response.json({ ok: true }, { status: 200 });
+    },
+  };
+  let pending;
+  try {
+    pending = internals.dispatchFetch('POST', 'http://warm.up/', ['accept', '*/*'], new ArrayBuffer(1));
+  } finally {
+    handlers = saved;
+  }
+  return pending.then(() => internals.endInvocation());
+};
