@@ -42,7 +42,7 @@ struct LoadedFunction {
   FunctionKey key;
   std::shared_ptr<const js::Snapshot> snapshot;
   Limits limits;
-  std::string env_json;  // vars and secrets
+  std::string env_json = "{}";  // vars and secrets, a JSON object
 };
 
 struct PoolStats {
