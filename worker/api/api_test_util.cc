@@ -1,0 +1,50 @@
+// A process-wide WorkerRuntime for API tests.
+#include "worker/api/api_test_util.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "worker/api/natives.h"
+#include "worker/runtime/runtime.h"
+
+namespace kiln::worker::api::testing {
+
+InvocationOutcome RunFetch(const std::string& source, const std::string& url) {
+  static WorkerRuntime* runtime = new WorkerRuntime(KilnRuntime(), {.executors = 1});
+  static std::atomic<uint64_t> version{0};
+  Bundle bundle;
+  bundle.main_module = "index.js";
+  bundle.files["index.js"] = source;
+  InvocationOutcome outcome;
+  absl::StatusOr<js::BuildResult> built = runtime->Build(bundle);
+  if (!built.ok()) {
+    outcome.status = InvocationOutcome::Status::kInternal;
+    outcome.error = std::string(built.status().message());
+    return outcome;
+  }
+  FunctionKey key{"test", "api", ++version};
+  absl::Status loaded = runtime->Load(key, std::move(built->blob), Limits());
+  if (!loaded.ok()) {
+    outcome.status = InvocationOutcome::Status::kInternal;
+    outcome.error = std::string(loaded.message());
+    return outcome;
+  }
+  HttpRequest request;
+  request.url = url;
+  absl::Notification done;
+  runtime->Invoke(key, request, "test", [&](InvocationOutcome result) {
+    outcome = std::move(result);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  runtime->Unload(key);
+  return outcome;
+}
+
+std::string FetchBody(const std::string& source) {
+  InvocationOutcome outcome = RunFetch(source);
+  if (outcome.status != InvocationOutcome::Status::kOk) return "error: " + outcome.error;
+  return outcome.http.body;
+}
+
+}  // namespace kiln::worker::api::testing
