@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
   {
     WorkerRuntime runtime(spec, {.executors = 1});
     FunctionKey key{"bench", "hello", 1};
-    if (!runtime.Load(key, built->blob, Limits()).ok()) return 1;
+    if (!runtime.Load(key, built->blob).ok()) return 1;
     HttpRequest request;
     request.url = "http://hello.bench.localhost/";
     for (int i = 0; i < warm_calls / 2 + 1000; ++i) {

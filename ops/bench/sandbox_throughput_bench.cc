@@ -35,7 +35,7 @@ double MeasureInChild(bool confined, absl::Duration duration) {
   auto built = runtime.Build(bundle);
   if (!built.ok()) return -1;
   FunctionKey key{"bench", "noop", 1};
-  if (!runtime.Load(key, built->blob, Limits()).ok()) return -1;
+  if (!runtime.Load(key, built->blob).ok()) return -1;
   if (!runtime.WarmUp().ok()) return -1;
   if (confined && !kiln::sandbox::ConfineWorker({}).ok()) return -1;
   HttpRequest request;

@@ -6,11 +6,13 @@
 #include "absl/synchronization/notification.h"
 #include "worker/api/natives.h"
 #include "worker/runtime/runtime.h"
+#include "worker/runtime/testing/test_builder.h"
 
 namespace kiln::worker::api::testing {
 
 InvocationOutcome RunFetch(const std::string& source, const std::string& url) {
-  static WorkerRuntime* runtime = new WorkerRuntime(KilnRuntime(), {.executors = 1});
+  static WorkerRuntime* runtime =
+      new WorkerRuntime(KilnRuntime(), {.executors = 1, .builder = &worker::testing::TestBuilder()});
   static std::atomic<uint64_t> version{0};
   Bundle bundle;
   bundle.main_module = "index.js";
@@ -23,7 +25,7 @@ InvocationOutcome RunFetch(const std::string& source, const std::string& url) {
     return outcome;
   }
   FunctionKey key{"test", "api", ++version};
-  absl::Status loaded = runtime->Load(key, std::move(built->blob), Limits());
+  absl::Status loaded = runtime->Load(key, std::move(built->blob));
   if (!loaded.ok()) {
     outcome.status = InvocationOutcome::Status::kInternal;
     outcome.error = std::string(loaded.message());

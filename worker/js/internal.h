@@ -4,7 +4,9 @@
 
 #include <v8.h>
 
+#include <atomic>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "worker/js/native.h"
@@ -15,11 +17,21 @@ namespace kiln::worker::js::internal {
 struct IsolateState {
   const RuntimeSpec* spec = nullptr;
   JsHost* host = nullptr;  // the invocation in progress, if any
+  bool allow_wasm_codegen = false;
 };
+
+// Applies a function's code-generation policy to an isolate and its context:
+// eval / new Function refused unless `allow_eval`; WebAssembly compiled from
+// bytes refused unless state->allow_wasm_codegen; Atomics.wait always refused.
+void ApplyCodeGenerationPolicy(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                               bool allow_eval);
 
 inline IsolateState* StateOf(v8::Isolate* isolate) {
   return static_cast<IsolateState*>(isolate->GetData(0));
 }
+
+// JsIsolates alive in this process (BuildSnapshot refuses to run beside any).
+std::atomic<int>& LiveIsolates();
 
 // Addresses of every C++ function a snapshot may point at, null-terminated.
 // Identical for building and booting; the order is part of the blob format.
@@ -30,6 +42,15 @@ const intptr_t* ExternalReferences();
 // fixed while API code adds natives).
 v8::Local<v8::Object> MakeNatives(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                   const RuntimeSpec& spec);
+
+// Natives implemented directly on V8 (worker/js/core_natives.cc), added to
+// every runtime's `natives` object. Their callbacks are in the external
+// reference table.
+struct CoreNative {
+  const char* name;
+  v8::FunctionCallback callback;
+};
+const std::vector<CoreNative>& CoreNatives();
 
 // Evaluation steps of JSON, text and data modules (defined in module_graph.cc).
 v8::MaybeLocal<v8::Value> SyntheticModuleSteps(v8::Local<v8::Context> context,

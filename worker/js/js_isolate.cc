@@ -153,6 +153,7 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
   v8::Context::Scope context_scope(ctx);
   if (self.condemned()) return Breached();
   if (host != nullptr) state.host = host;
+  FrozenClockScope frozen_clock;
   v8::TryCatch try_catch(isolate);
   v8::Local<v8::Value> started;
   bool ran = body(ctx).ToLocal(&started);
@@ -262,6 +263,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
   Impl& impl = *self->impl_;
   impl.options = options;
   impl.state.spec = &spec;
+  impl.state.allow_wasm_codegen = options.allow_wasm_codegen;
   impl.startup = v8::StartupData{self->snapshot_->v8_data(), self->snapshot_->v8_size()};
   impl.allocator = std::make_shared<Allocator>(self.get(), options.heap_limit_bytes);
 
@@ -271,6 +273,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
   params.array_buffer_allocator_shared = impl.allocator;
   params.constraints.ConfigureDefaultsFromHeapSize(0, options.heap_limit_bytes);
   impl.isolate = v8::Isolate::New(params);
+  internal::LiveIsolates()++;
   v8::Isolate* isolate = impl.isolate;
 
   v8::Locker locker(isolate);
@@ -289,6 +292,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
 
   v8::Local<v8::Context> context = v8::Context::New(isolate);
   v8::Context::Scope context_scope(context);
+  internal::ApplyCodeGenerationPolicy(isolate, context, options.allow_eval);
   impl.context.Reset(isolate, context);
   v8::TryCatch try_catch(isolate);
   v8::Local<v8::Object> internals;
@@ -332,6 +336,7 @@ JsIsolate::~JsIsolate() {
   }
   impl_->allocator->Detach();
   isolate->Dispose();
+  internal::LiveIsolates()--;
 }
 
 void JsIsolate::Terminate(Breach why) {

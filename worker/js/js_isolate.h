@@ -27,6 +27,8 @@ struct IsolateOptions {
   size_t heap_limit_bytes = 128u << 20;      // V8 heap plus ArrayBuffer memory
   size_t response_limit_bytes = 32u << 20;   // largest response body
   std::string env_json = "{}";               // `env`: vars and secrets
+  bool allow_eval = false;                   // eval / new Function
+  bool allow_wasm_codegen = false;           // WebAssembly from bytes
 };
 
 // Where an invocation stands after a turn.

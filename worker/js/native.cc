@@ -31,18 +31,26 @@ intptr_t Lookup(const char* mangled) {
 
 }  // namespace
 
+std::atomic<int>& LiveIsolates() {
+  static std::atomic<int> count{0};
+  return count;
+}
+
 const intptr_t* ExternalReferences() {
   static const intptr_t* table = [] {
-    static intptr_t refs[] = {
+    auto* refs = new std::vector<intptr_t>{
         reinterpret_cast<intptr_t>(&NativeTrampoline),
         reinterpret_cast<intptr_t>(&SyntheticModuleSteps),
         Lookup("_ZN2v88internal9Accessors26ModuleNamespaceEntryGetterENS_5LocalINS_4NameEEERKNS_"
                "20PropertyCallbackInfoINS_5ValueEEE"),
         Lookup("_ZN2v88internal9Accessors26ModuleNamespaceEntrySetterENS_5LocalINS_4NameEEENS2_"
                "INS_5ValueEEERKNS_20PropertyCallbackInfoINS_7BooleanEEE"),
-        0,
     };
-    return refs;
+    for (const CoreNative& native : CoreNatives()) {
+      refs->push_back(reinterpret_cast<intptr_t>(native.callback));
+    }
+    refs->push_back(0);
+    return refs->data();
   }();
   return table;
 }
@@ -57,7 +65,27 @@ v8::Local<v8::Object> MakeNatives(v8::Isolate* isolate, v8::Local<v8::Context> c
     v8::Local<v8::Function> fn = tmpl->GetFunction(context).ToLocalChecked();
     natives->Set(context, Str(isolate, spec.natives[i].name), fn).Check();
   }
+  for (const CoreNative& core : CoreNatives()) {
+    v8::Local<v8::Function> fn =
+        v8::FunctionTemplate::New(isolate, core.callback, v8::Local<v8::Value>(),
+                                  v8::Local<v8::Signature>(), 0, v8::ConstructorBehavior::kThrow)
+            ->GetFunction(context)
+            .ToLocalChecked();
+    natives->Set(context, Str(isolate, core.name), fn).Check();
+  }
   return natives;
+}
+
+void ApplyCodeGenerationPolicy(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                               bool allow_eval) {
+  isolate->SetAllowAtomicsWait(false);
+  context->AllowCodeGenerationFromStrings(allow_eval);
+  context->SetErrorMessageForCodeGenerationFromStrings(Str(
+      isolate, "eval() and new Function() are disabled for this function (allow_eval in its config)"));
+  isolate->SetAllowWasmCodeGenerationCallback(
+      [](v8::Local<v8::Context> context, v8::Local<v8::String>) {
+        return StateOf(context->GetIsolate())->allow_wasm_codegen;
+      });
 }
 
 std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
@@ -132,6 +160,8 @@ absl::Span<uint8_t> NativeCall::Bytes(int i) const {
 }
 
 JsHost* NativeCall::host() const { return internal::StateOf(info_.GetIsolate())->host; }
+
+void NativeCall::ReturnNull() { info_.GetReturnValue().SetNull(); }
 
 void NativeCall::ReturnNumber(double value) { info_.GetReturnValue().Set(value); }
 

@@ -33,9 +33,6 @@ class JsHost {
   // `repeat`. FailedPrecondition where timers are not allowed (global scope).
   virtual absl::Status SetTimer(uint32_t id, double delay_ms, bool repeat) = 0;
   virtual void ClearTimer(uint32_t id) = 0;
-  // Advances the clock JavaScript sees (Date.now, performance.now). Returns ms
-  // since the Unix epoch.
-  virtual double Now() = 0;
 };
 
 // One call from JavaScript into a native. Valid only during that call.
@@ -57,6 +54,7 @@ class NativeCall {
   // The host of the invocation in progress; nullptr when there is none.
   JsHost* host() const;
 
+  void ReturnNull();
   void ReturnNumber(double value);
   void ReturnBool(bool value);
   void ReturnString(absl::string_view utf8);

@@ -38,7 +38,6 @@ class BuildHost final : public JsHost {
         "timers cannot be set at global scope; set them inside a handler");
   }
   void ClearTimer(uint32_t) override {}
-  double Now() override { return static_cast<double>(absl::ToUnixMillis(absl::Now())); }
   std::vector<std::string> logs;
 };
 
@@ -70,6 +69,49 @@ class BuildDeadline {
   std::atomic<bool> expired_{false};
   std::thread thread_;
 };
+
+// V8 10.2 installs some shipped ES2022 built-ins only when a context is
+// deserialized, never in a SnapshotCreator's context: Object.hasOwn, .at(),
+// findLast/findLastIndex, Atomics, WebAssembly. So that code at global scope
+// (the runtime's bundled libraries included) sees the same language as
+// handlers, a build installs stand-ins for the missing functions and removes
+// them before serializing; a booted context then gets V8's own. (Atomics and
+// WebAssembly stay unavailable at global scope.)
+constexpr char kInstallStandIns[] = R"JS((() => {
+  const installed = [];
+  const define = (target, name, fn) => {
+    if (Object.getOwnPropertyDescriptor(target, name) !== undefined) return;
+    Object.defineProperty(target, name, { value: fn, writable: true, configurable: true, enumerable: false });
+    installed.push([target, name]);
+  };
+  const toIndex = (length, index) => {
+    index = Math.trunc(Number(index)) || 0;
+    return index < 0 ? length + index : index;
+  };
+  define(Object, 'hasOwn', function hasOwn(object, key) {
+    if (object === null || object === undefined) throw new TypeError('Cannot convert undefined or null to object');
+    return Object.prototype.hasOwnProperty.call(object, key);
+  });
+  const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
+  for (const target of [Array.prototype, typedArray, String.prototype]) {
+    define(target, 'at', function at(index) {
+      const self = target === String.prototype ? String(this) : this;
+      const i = toIndex(self.length >>> 0, index);
+      return i < 0 || i >= self.length ? undefined : self[i];
+    });
+  }
+  for (const target of [Array.prototype, typedArray]) {
+    define(target, 'findLast', function findLast(predicate, thisArg) {
+      for (let i = (this.length >>> 0) - 1; i >= 0; i--) if (predicate.call(thisArg, this[i], i, this)) return this[i];
+      return undefined;
+    });
+    define(target, 'findLastIndex', function findLastIndex(predicate, thisArg) {
+      for (let i = (this.length >>> 0) - 1; i >= 0; i--) if (predicate.call(thisArg, this[i], i, this)) return i;
+      return -1;
+    });
+  }
+  return () => { for (const [target, name] of installed) delete target[name]; };
+})())JS";
 
 struct HeapGuard {
   size_t limit;
@@ -126,9 +168,15 @@ absl::StatusOr<BuildResult> BuildSnapshot(const Bundle& bundle, const RuntimeSpe
   internal::IsolateState state;
   state.spec = &spec;
   state.host = &host;
+  state.allow_wasm_codegen = options.allow_wasm_codegen;
   HeapGuard heap_guard{options.heap_limit_bytes};
 
-  v8::SnapshotCreator creator(internal::ExternalReferences());
+  if (internal::LiveIsolates().load() != 0) {
+    return absl::FailedPreconditionError(
+        "a snapshot build must run in a process with no other isolate (use a builder process)");
+  }
+  auto owned_creator = std::make_unique<v8::SnapshotCreator>(internal::ExternalReferences());
+  v8::SnapshotCreator& creator = *owned_creator;
   v8::Isolate* isolate = creator.GetIsolate();
   isolate->SetData(0, &state);
   isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
@@ -144,6 +192,7 @@ absl::StatusOr<BuildResult> BuildSnapshot(const Bundle& bundle, const RuntimeSpe
     v8::HandleScope handle_scope(isolate);
     v8::Local<v8::Context> context = v8::Context::New(isolate);
     v8::Context::Scope context_scope(context);
+    internal::ApplyCodeGenerationPolicy(isolate, context, options.allow_eval);
     v8::TryCatch try_catch(isolate);
 
     auto fail = [&](absl::Status status) {
@@ -159,6 +208,18 @@ absl::StatusOr<BuildResult> BuildSnapshot(const Bundle& bundle, const RuntimeSpe
       }
       return status;
     };
+
+    // 0. Stand-ins for built-ins V8 adds only to deserialized contexts.
+    v8::Local<v8::Function> remove_stand_ins;
+    {
+      v8::Local<v8::Script> script;
+      v8::Local<v8::Value> remover;
+      if (!v8::Script::Compile(context, internal::Str(isolate, kInstallStandIns)).ToLocal(&script) ||
+          !script->Run(context).ToLocal(&remover) || !remover->IsFunction()) {
+        return absl::InternalError("installing build-time stand-ins failed");
+      }
+      remove_stand_ins = remover.As<v8::Function>();
+    }
 
     // 1. The runtime: evaluate its script and hand it the natives.
     v8::Local<v8::Object> internals;
@@ -237,6 +298,9 @@ absl::StatusOr<BuildResult> BuildSnapshot(const Bundle& bundle, const RuntimeSpe
     }
     if (try_catch.HasTerminated() || deadline.expired() || heap_guard.exceeded) {
       return fail(absl::InternalError("build terminated"));
+    }
+    if (remove_stand_ins->Call(context, v8::Undefined(isolate), 0, nullptr).IsEmpty()) {
+      return fail(absl::InternalError("removing build-time stand-ins failed"));
     }
     // Slot 0 of the context's snapshot data: the runtime internals.
     if (creator.AddData(context, internals) != 0) return absl::InternalError("unexpected data index");

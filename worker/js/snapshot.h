@@ -49,6 +49,9 @@ struct BuildOptions {
   absl::Duration time_limit = absl::Seconds(10);
   // Heap budget while evaluating the top level.
   size_t heap_limit_bytes = 256u << 20;
+  // The function's code-generation policy applies at global scope too.
+  bool allow_eval = false;
+  bool allow_wasm_codegen = false;
 };
 
 struct BuildResult {
@@ -60,6 +63,11 @@ struct BuildResult {
 // thread and blocks. InvalidArgument with "file:line:column: message" for a
 // syntax error, a top-level throw or an import outside the bundle;
 // DeadlineExceeded / ResourceExhausted when the top level breaks its budget.
+//
+// FailedPrecondition while any JsIsolate exists in this process: with Debian's
+// V8 10.2, building beside live isolates corrupted the process (a later boot
+// crashed in SharedHeapDeserializer::DeserializeStringTable), so builds run in
+// a process of their own (worker/runtime/builder.h).
 absl::StatusOr<BuildResult> BuildSnapshot(const Bundle& bundle, const RuntimeSpec& spec,
                                           const BuildOptions& options = {});
 

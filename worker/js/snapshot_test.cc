@@ -198,23 +198,16 @@ TEST(SnapshotTest, ConcurrentBootsFromOneBlob) {
   b.join();
 }
 
-TEST(SnapshotTest, BootsWhileBuilding) {
-  auto snapshot = Build(OneFile("let n = 0; export default { fetch() { return new Response(String(++n)); } };"));
+TEST(SnapshotTest, BuildRefusesToRunBesideLiveIsolates) {
+  // Building beside live isolates corrupted Debian's V8 10.2 (a later boot
+  // crashed); builds belong in a process of their own (runtime/builder.h).
+  auto snapshot = Build(OneFile("export default { fetch() { return new Response('x'); } };"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  std::atomic<bool> building{true};
-  std::thread booter([&] {
-    while (building) {
-      auto isolate = Boot(*snapshot);
-      ASSERT_NE(isolate, nullptr);
-      EXPECT_EQ(Fetch(*isolate), "1");
-    }
-  });
-  for (int i = 0; i < 30; ++i) {
-    auto other = Build(OneFile("export default { fetch() { return new Response('x'); } };"));
-    EXPECT_TRUE(other.ok()) << other.status();
-  }
-  building = false;
-  booter.join();
+  auto isolate = Boot(*snapshot);
+  auto refused = Build(OneFile("export default { fetch() { return new Response('y'); } };"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  isolate.reset();
+  EXPECT_TRUE(Build(OneFile("export default { fetch() { return new Response('z'); } };")).ok());
 }
 
 }  // namespace

@@ -6,12 +6,16 @@
 #include <sys/random.h>
 #include <v8.h>
 
+#include <time.h>
+
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "worker/js/internal.h"
 
 namespace kiln::worker::js {
 namespace {
@@ -19,8 +23,54 @@ namespace {
 // Bumped whenever the snapshot layout or the native calling convention changes.
 constexpr int kBlobFormatVersion = 1;
 
-v8::Platform* platform = nullptr;
+v8::Platform* platform = nullptr;  // V8's default platform, wrapped below
 uint64_t active_hash_seed = 0;
+thread_local double frozen_clock_ms = 0;  // 0: not frozen
+
+double RealClockMillis() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// V8's default platform with one change: the wall clock V8 reads for
+// Date.now() and new Date() is frozen while a turn runs (FrozenClockScope).
+class KilnPlatform final : public v8::Platform {
+ public:
+  explicit KilnPlatform(v8::Platform* inner) : inner_(inner) {}
+
+  v8::PageAllocator* GetPageAllocator() override { return inner_->GetPageAllocator(); }
+  void OnCriticalMemoryPressure() override { inner_->OnCriticalMemoryPressure(); }
+  bool OnCriticalMemoryPressure(size_t length) override { return inner_->OnCriticalMemoryPressure(length); }
+  int NumberOfWorkerThreads() override { return inner_->NumberOfWorkerThreads(); }
+  std::shared_ptr<v8::TaskRunner> GetForegroundTaskRunner(v8::Isolate* isolate) override {
+    return inner_->GetForegroundTaskRunner(isolate);
+  }
+  void CallOnWorkerThread(std::unique_ptr<v8::Task> task) override {
+    inner_->CallOnWorkerThread(std::move(task));
+  }
+  void CallBlockingTaskOnWorkerThread(std::unique_ptr<v8::Task> task) override {
+    inner_->CallBlockingTaskOnWorkerThread(std::move(task));
+  }
+  void CallLowPriorityTaskOnWorkerThread(std::unique_ptr<v8::Task> task) override {
+    inner_->CallLowPriorityTaskOnWorkerThread(std::move(task));
+  }
+  void CallDelayedOnWorkerThread(std::unique_ptr<v8::Task> task, double delay_in_seconds) override {
+    inner_->CallDelayedOnWorkerThread(std::move(task), delay_in_seconds);
+  }
+  bool IdleTasksEnabled(v8::Isolate* isolate) override { return inner_->IdleTasksEnabled(isolate); }
+  std::unique_ptr<v8::JobHandle> PostJob(v8::TaskPriority priority,
+                                         std::unique_ptr<v8::JobTask> job_task) override {
+    return inner_->PostJob(priority, std::move(job_task));
+  }
+  double MonotonicallyIncreasingTime() override { return inner_->MonotonicallyIncreasingTime(); }
+  double CurrentClockTimeMillis() override { return ClockMillis(); }
+  StackTracePrinter GetStackTracePrinter() override { return inner_->GetStackTracePrinter(); }
+  v8::TracingController* GetTracingController() override { return inner_->GetTracingController(); }
+
+ private:
+  v8::Platform* inner_;
+};
 
 bool FillRandom(unsigned char* buffer, size_t length) {
   size_t filled = 0;
@@ -51,12 +101,18 @@ void InitializeV8(uint64_t hash_seed) {
     v8::V8::SetFlagsFromString(
         absl::StrCat("--hash-seed=", static_cast<int64_t>(active_hash_seed >> 1)).c_str());
     platform = v8::platform::NewDefaultPlatform(/*thread_pool_size=*/2).release();
-    v8::V8::InitializePlatform(platform);
+    v8::V8::InitializePlatform(new KilnPlatform(platform));
     v8::V8::Initialize();
   });
 }
 
 v8::Platform* V8Platform() { return platform; }
+
+double ClockMillis() { return frozen_clock_ms > 0 ? frozen_clock_ms : RealClockMillis(); }
+
+FrozenClockScope::FrozenClockScope() { frozen_clock_ms = std::floor(RealClockMillis()); }
+
+FrozenClockScope::~FrozenClockScope() { frozen_clock_ms = 0; }
 
 std::string V8Version() { return v8::V8::GetVersion(); }
 
@@ -66,6 +122,9 @@ std::string RuntimeFingerprint(const RuntimeSpec& spec) {
                                       "\nflags=", KilnV8Flags(), "\nseed=", active_hash_seed,
                                       "\nruntime=", spec.source);
   for (const NativeBinding& native : spec.natives) absl::StrAppend(&material, "\nnative=", native.name);
+  for (const internal::CoreNative& native : internal::CoreNatives()) {
+    absl::StrAppend(&material, "\ncore=", native.name);
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
   EVP_Digest(material.data(), material.size(), digest, &digest_length, EVP_sha256(), nullptr);

@@ -27,8 +27,24 @@ namespace kiln::worker::js {
 // seed's digest is part of the runtime fingerprint.
 void InitializeV8(uint64_t hash_seed = 0);
 
-// The platform created by InitializeV8().
+// V8's default platform created by InitializeV8() (for PumpMessageLoop).
 v8::Platform* V8Platform();
+
+// The clock JavaScript sees, in ms since the Unix epoch: while a
+// FrozenClockScope is open on this thread, the time it was opened; else now.
+// Date.now(), new Date() and performance.now() read it.
+double ClockMillis();
+
+// Freezes ClockMillis() on this thread for a turn of JavaScript, so code can
+// measure time only across I/O (as on hosted Workers: a timing side channel
+// needs a clock that moves while it computes).
+class FrozenClockScope {
+ public:
+  FrozenClockScope();
+  ~FrozenClockScope();
+  FrozenClockScope(const FrozenClockScope&) = delete;
+  FrozenClockScope& operator=(const FrozenClockScope&) = delete;
+};
 
 // V8's version string, e.g. "10.2.154.26-node.36".
 std::string V8Version();

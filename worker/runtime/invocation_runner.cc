@@ -86,7 +86,7 @@ void InvocationRunner::Begin() {
     return;
   }
   lease_ = std::move(*lease);
-  StartDeadline(lease_.function->limits.wall);
+  StartDeadline(lease_.function->settings.limits.wall);
   RunTurn([this](js::JsIsolate& isolate) {
     if (auto* http = std::get_if<HttpRequest>(&event_)) return isolate.StartFetch(*http, this);
     if (auto* batch = std::get_if<QueueBatch>(&event_)) return isolate.StartQueue(*batch, this);
@@ -96,7 +96,7 @@ void InvocationRunner::Begin() {
 
 template <typename Turn>
 void InvocationRunner::RunTurn(Turn turn) {
-  const Limits& limits = lease_.function->limits;
+  const Limits& limits = lease_.function->settings.limits;
   Watchdog& watchdog = executor_.watchdog();
   watchdog.BeginTurn(executor_.watchdog_slot(), lease_.isolate.get(), limits.cpu - cpu_used_,
                      deadline_);
@@ -182,7 +182,7 @@ void InvocationRunner::EnterWaitUntil() {
   phase_ = Phase::kWaitUntil;
   // Timers left over from the handler keep running only as part of
   // waitUntil work; the budget starts now.
-  StartDeadline(lease_.function->limits.wait_until);
+  StartDeadline(lease_.function->settings.limits.wait_until);
   RunTurn([](js::JsIsolate& isolate) { return isolate.StartWaitUntil(); });
 }
 
@@ -280,7 +280,5 @@ void InvocationRunner::ClearTimer(uint32_t id) {
   CloseTimer(found->second);
   timers_.erase(found);
 }
-
-double InvocationRunner::Now() { return static_cast<double>(absl::ToUnixMillis(absl::Now())); }
 
 }  // namespace kiln::worker::internal

@@ -38,7 +38,6 @@ class InvocationRunner final : public js::JsHost {
   void Log(LogLevel level, absl::string_view message) override;
   absl::Status SetTimer(uint32_t id, double delay_ms, bool repeat) override;
   void ClearTimer(uint32_t id) override;
-  double Now() override;
 
  private:
   enum class Phase { kHandler, kWaitUntil, kFinished };

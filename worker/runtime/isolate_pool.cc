@@ -32,9 +32,11 @@ IsolatePool::~IsolatePool() {
 
 absl::StatusOr<std::unique_ptr<js::JsIsolate>> IsolatePool::Boot(const LoadedFunction& function) {
   js::IsolateOptions options;
-  options.heap_limit_bytes = function.limits.heap_bytes;
-  options.response_limit_bytes = function.limits.response_bytes;
-  options.env_json = function.env_json;
+  options.heap_limit_bytes = function.settings.limits.heap_bytes;
+  options.response_limit_bytes = function.settings.limits.response_bytes;
+  options.env_json = function.settings.env_json;
+  options.allow_eval = function.settings.allow_eval;
+  options.allow_wasm_codegen = function.settings.allow_wasm_codegen;
   return js::JsIsolate::Boot(function.snapshot, spec_, options);
 }
 

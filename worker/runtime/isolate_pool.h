@@ -37,12 +37,19 @@ struct FunctionKey {
   }
 };
 
-// A loaded function version: its snapshot and what its isolates boot with.
+// What a function version's isolates boot and run with, besides its code.
+struct FunctionSettings {
+  Limits limits;
+  std::string env_json = "{}";      // vars and secrets, a JSON object
+  bool allow_eval = false;          // eval / new Function
+  bool allow_wasm_codegen = false;  // WebAssembly compiled from bytes
+};
+
+// A loaded function version: its snapshot and settings.
 struct LoadedFunction {
   FunctionKey key;
   std::shared_ptr<const js::Snapshot> snapshot;
-  Limits limits;
-  std::string env_json = "{}";  // vars and secrets, a JSON object
+  FunctionSettings settings;
 };
 
 struct PoolStats {

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "worker/api/natives.h"
 #include "worker/js/v8_process.h"
+#include "worker/runtime/testing/test_builder.h"
 
 namespace kiln::worker {
 namespace {
@@ -17,7 +18,7 @@ std::shared_ptr<const LoadedFunction> MakeFunction(const std::string& name, uint
   Bundle bundle;
   bundle.main_module = "index.js";
   bundle.files["index.js"] = "let n = 0; export default { fetch() { return new Response(String(++n)); } };";
-  auto built = js::BuildSnapshot(bundle, spec);
+  auto built = testing::TestBuilder().Build(bundle, {});
   EXPECT_TRUE(built.ok()) << built.status();
   auto function = std::make_shared<LoadedFunction>();
   function->key = FunctionKey{"acme", name, version};

@@ -11,6 +11,7 @@ namespace kiln::worker {
 WorkerRuntime::WorkerRuntime(const js::RuntimeSpec& spec, RuntimeOptions options)
     : spec_(spec),
       fingerprint_((js::InitializeV8(options.hash_seed), js::RuntimeFingerprint(spec))),
+      in_process_builder_(spec),
       options_(options),
       pool_(spec, options.memory_budget_bytes) {
   int count = options.executors > 0 ? options.executors : 1;
@@ -27,19 +28,19 @@ WorkerRuntime::~WorkerRuntime() {
 
 absl::StatusOr<js::BuildResult> WorkerRuntime::Build(const Bundle& bundle,
                                                      const js::BuildOptions& options) {
-  return js::BuildSnapshot(bundle, spec_, options);
+  SnapshotBuilder& builder = options_.builder != nullptr ? *options_.builder : in_process_builder_;
+  return builder.Build(bundle, options);
 }
 
 absl::Status WorkerRuntime::Load(const FunctionKey& key, std::string snapshot_blob,
-                                 const Limits& limits, std::string env_json) {
+                                 const FunctionSettings& settings) {
   absl::StatusOr<std::shared_ptr<const js::Snapshot>> snapshot =
       js::Snapshot::Parse(std::move(snapshot_blob), fingerprint_);
   if (!snapshot.ok()) return snapshot.status();
   auto function = std::make_shared<LoadedFunction>();
   function->key = key;
   function->snapshot = std::move(*snapshot);
-  function->limits = limits;
-  function->env_json = std::move(env_json);
+  function->settings = settings;
   pool_.Load(std::move(function));
   return absl::OkStatus();
 }
@@ -63,7 +64,7 @@ absl::Status WorkerRuntime::WarmUp() {
   absl::StatusOr<js::BuildResult> built = Build(bundle);
   if (!built.ok()) return built.status();
   const FunctionKey key{"kiln", "warmup", 0};
-  absl::Status loaded = Load(key, std::move(built->blob), Limits());
+  absl::Status loaded = Load(key, std::move(built->blob));
   if (!loaded.ok()) return loaded;
   absl::Notification done;
   InvocationOutcome result;

@@ -5,7 +5,7 @@
 //
 //   WorkerRuntime runtime(api::KilnRuntime(), {});
 //   auto built = runtime.Build(bundle);                    // deploy time
-//   runtime.Load(key, built->blob, limits, env_json);      // once per worker
+//   runtime.Load(key, built->blob, {.limits = limits});     // once per worker
 //   runtime.Invoke(key, HttpRequest{...}, "req-1", [](InvocationOutcome o) {...});
 #pragma once
 
@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "worker/js/native.h"
 #include "worker/js/snapshot.h"
+#include "worker/runtime/builder.h"
 #include "worker/runtime/executor.h"
 #include "worker/runtime/invocation.h"
 #include "worker/runtime/isolate_pool.h"
@@ -31,6 +32,9 @@ struct RuntimeOptions {
   size_t memory_budget_bytes = 1024u << 20;   // idle isolates beyond it are evicted
   LogSink* logs = nullptr;                    // console output; may be null
   uint64_t hash_seed = 0;                     // see js::InitializeV8; 0: random
+  // Where Build() runs; not owned. Null: in this process, which works only
+  // while it has no isolates (see builder.h).
+  SnapshotBuilder* builder = nullptr;
 };
 
 class WorkerRuntime {
@@ -45,13 +49,14 @@ class WorkerRuntime {
   // The fingerprint every snapshot this worker loads must carry.
   const std::string& fingerprint() const { return fingerprint_; }
 
-  // Deploy-time build step; blocks the calling thread (see js::BuildSnapshot).
+  // Deploy-time build step on the configured builder; blocks the calling
+  // thread (see js::BuildSnapshot for the statuses).
   absl::StatusOr<js::BuildResult> Build(const Bundle& bundle, const js::BuildOptions& options = {});
 
   // Makes a version invocable here. FailedPrecondition for a snapshot of
   // another runtime fingerprint, InvalidArgument for a malformed one.
-  absl::Status Load(const FunctionKey& key, std::string snapshot_blob, const Limits& limits,
-                    std::string env_json = "{}");
+  absl::Status Load(const FunctionKey& key, std::string snapshot_blob,
+                    const FunctionSettings& settings = {});
   void Unload(const FunctionKey& key);
   bool IsLoaded(const FunctionKey& key) { return pool_.IsLoaded(key); }
 
@@ -73,6 +78,7 @@ class WorkerRuntime {
 
   const js::RuntimeSpec& spec_;
   const std::string fingerprint_;
+  InProcessBuilder in_process_builder_;
   RuntimeOptions options_;
   IsolatePool pool_;
   Watchdog watchdog_;

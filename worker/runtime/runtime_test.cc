@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "worker/api/natives.h"
+#include "worker/runtime/testing/test_builder.h"
 
 namespace kiln::worker {
 namespace {
@@ -40,7 +41,9 @@ class CollectingLogs final : public LogSink {
 
 class RuntimeTest : public ::testing::Test {
  protected:
-  RuntimeTest() : runtime_(api::KilnRuntime(), {.executors = 2, .logs = &logs_}) {}
+  RuntimeTest()
+      : runtime_(api::KilnRuntime(),
+                 {.executors = 2, .logs = &logs_, .builder = &testing::TestBuilder()}) {}
 
   FunctionKey Deploy(const std::string& name, const std::string& source, Limits limits = {},
                      const std::string& env_json = "{}") {
@@ -50,7 +53,7 @@ class RuntimeTest : public ::testing::Test {
     absl::StatusOr<js::BuildResult> built = runtime_.Build(bundle);
     EXPECT_TRUE(built.ok()) << built.status();
     FunctionKey key{"acme", name, ++version_};
-    absl::Status loaded = runtime_.Load(key, built->blob, limits, env_json);
+    absl::Status loaded = runtime_.Load(key, built->blob, {.limits = limits, .env_json = env_json});
     EXPECT_TRUE(loaded.ok()) << loaded;
     return key;
   }

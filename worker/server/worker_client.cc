@@ -124,7 +124,10 @@ void WorkerClient::BuilderMain() {
       builds_.pop_front();
     }
     absl::Time started = absl::Now();
-    absl::StatusOr<js::BuildResult> built = runtime_.Build(ToBundle(build.bundle()), options_.build);
+    js::BuildOptions options = options_.build;
+    options.allow_eval = build.config().allow_eval();
+    options.allow_wasm_codegen = build.config().allow_wasm_codegen();
+    absl::StatusOr<js::BuildResult> built = runtime_.Build(ToBundle(build.bundle()), options);
     v1::WorkerFrame frame;
     v1::BuildResult* result = frame.mutable_build_result();
     result->set_build_id(build.build_id());
@@ -146,8 +149,12 @@ void WorkerClient::HandleLoad(const v1::LoadFunction& load) {
   absl::StatusOr<Limits> limits = ToLimits(load.config().limits());
   absl::Status status = limits.status();
   if (status.ok()) {
-    status = runtime_.Load(ToKey(load.function()), load.snapshot(), *limits,
-                           EnvJson(load.config(), load.secrets()));
+    FunctionSettings settings;
+    settings.limits = *limits;
+    settings.env_json = EnvJson(load.config(), load.secrets());
+    settings.allow_eval = load.config().allow_eval();
+    settings.allow_wasm_codegen = load.config().allow_wasm_codegen();
+    status = runtime_.Load(ToKey(load.function()), load.snapshot(), settings);
   }
   if (!status.ok()) result->set_error(std::string(status.message()));
   Send(std::move(frame));

@@ -1,5 +1,6 @@
 // Kiln runtime, part 0: the shared scope. All files of worker/api/js are
-// concatenated, in name order, into one classic script:
+// concatenated, in name order, into one classic script, with the bundled npm
+// implementations (`vendor`, worker/api/vendor/entry.js) right after this one:
 //   (function (natives) { 'use strict'; <files> return internals; })
 // evaluated once per snapshot build, before the function's own modules.
 // `natives` holds the C++ functions of worker/api/natives.cc; `internals` is
@@ -24,4 +25,11 @@ function errorText(error) {
   } catch {
     return 'Uncaught exception';
   }
+}
+
+// What the vendor bundle sees where it names SharedArrayBuffer (which Kiln
+// disables): a class no value is an instance of.
+class NoSharedArrayBuffer {
+  get byteLength() { throw new TypeError('SharedArrayBuffer is not available'); }
+  get growable() { throw new TypeError('SharedArrayBuffer is not available'); }
 }

@@ -63,6 +63,7 @@ internals.dispatchFetch = (method, url, flatHeaders, body) => run(async (ctx) =>
   if (!(response instanceof Response)) {
     throw new TypeError(`the fetch handler must return a Response, not ${response === null ? 'null' : typeof response}`);
   }
+  if (response.type === 'error') throw new TypeError('the fetch handler returned Response.error()');
   return Response._toWire(response);
 });
 
