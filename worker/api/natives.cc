@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "worker/api/crypto_natives.h"
 
 namespace kiln::worker::api {
 
@@ -103,10 +104,16 @@ bool ValidUtf8(absl::Span<const uint8_t> s) {
 // natives.isValidUtf8(view) -> boolean
 void IsValidUtf8(NativeCall& call) { call.ReturnBool(ValidUtf8(call.Bytes(0))); }
 
+// Appends the natives of another file of worker/api (e.g. CryptoNatives()).
+js::RuntimeSpec* WithNatives(const std::vector<js::NativeBinding>& more, js::RuntimeSpec* spec) {
+  spec->natives.insert(spec->natives.end(), more.begin(), more.end());
+  return spec;
+}
+
 }  // namespace
 
 const js::RuntimeSpec& KilnRuntime() {
-  static const js::RuntimeSpec* spec = new js::RuntimeSpec{
+  static const js::RuntimeSpec* spec = WithNatives(CryptoNatives(), new js::RuntimeSpec{
       kRuntimeJs,
       {
           {"log", Log},
@@ -118,7 +125,7 @@ const js::RuntimeSpec& KilnRuntime() {
           {"decodeUtf8", DecodeUtf8},
           {"isValidUtf8", IsValidUtf8},
       },
-  };
+  });
   return *spec;
 }
 
