@@ -112,7 +112,8 @@ absl::Status AesGcmStart(EVP_CIPHER_CTX* ctx, bool encrypt, Bytes key, Bytes iv,
   const EVP_CIPHER* cipher = AesGcm(key.size());
   if (cipher == nullptr) return absl::InvalidArgumentError("AES key must be 16, 24 or 32 bytes");
   if (tag_size < 4 || tag_size > 16) return absl::InvalidArgumentError("bad AES-GCM tag length");
-  if (iv.empty() || iv.size() > INT_MAX) return absl::InvalidArgumentError("bad AES-GCM iv length");
+  // OpenSSL 3's GCM takes IVs of 1 to 128 bytes (WebCrypto allows longer).
+  if (iv.empty() || iv.size() > 128) return absl::InvalidArgumentError("AES-GCM iv must be 1 to 128 bytes");
   if (aad.size() > INT_MAX || data_size > INT_MAX - 16) {
     return absl::InvalidArgumentError("AES-GCM input too large");
   }
@@ -453,7 +454,10 @@ absl::StatusOr<bool> EcVerify(absl::string_view curve_name, absl::string_view ha
 
 using js::NativeCall;
 
+// Returns `result` or throws its message. Either way the thread's OpenSSL
+// error queue is left empty for the next call.
 void Return(NativeCall& call, const absl::StatusOr<std::string>& result) {
+  ERR_clear_error();
   if (result.ok()) {
     call.ReturnBytes(*result);
   } else {
@@ -462,6 +466,7 @@ void Return(NativeCall& call, const absl::StatusOr<std::string>& result) {
 }
 
 void Return(NativeCall& call, const absl::StatusOr<bool>& result) {
+  ERR_clear_error();
   if (result.ok()) {
     call.ReturnBool(*result);
   } else {
@@ -485,6 +490,7 @@ void HmacVerifyNative(NativeCall& call) {
   absl::StatusOr<std::string> mac = Hmac(call.String(0), call.Bytes(1), call.Bytes(2));
   if (!mac.ok()) return Return(call, absl::StatusOr<bool>(mac.status()));
   Bytes sig = call.Bytes(3);
+  ERR_clear_error();
   call.ReturnBool(sig.size() == mac->size() && CRYPTO_memcmp(sig.data(), mac->data(), sig.size()) == 0);
 }
 

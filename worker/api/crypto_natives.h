@@ -22,7 +22,7 @@ namespace kiln::worker::api {
 //   hmacSign(hash, key, data) -> bytes
 //   hmacVerify(hash, key, data, signature) -> bool   (constant-time compare)
 //   aesGcmEncrypt(key, iv, additionalData, tagBytes, plaintext)
-//       -> ciphertext || tag
+//       -> ciphertext || tag; iv of 1 to 128 bytes (OpenSSL's limit)
 //   aesGcmDecrypt(key, iv, additionalData, tagBytes, ciphertextAndTag)
 //       -> plaintext; throws when authentication fails
 //

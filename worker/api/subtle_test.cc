@@ -239,8 +239,13 @@ TEST(SubtleTest, AesGcmTagLengthsAndParameters) {
     out.push(await rejects(() => subtle.encrypt({ name: 'AES-GCM', iv: IV, tagLength: 100 }, key, P)));
     out.push(await rejects(() => subtle.encrypt({ name: 'AES-GCM' }, key, P)));
     out.push(await rejects(() => subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(0) }, key, P)));
+    // IVs of 1 to 128 bytes (OpenSSL 3's limit; the spec allows longer).
+    out.push(await rejects(() => subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(128) }, key, P)));
+    out.push(await rejects(() => subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(129) }, key, P)));
+    out.push(await rejects(() => subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(1) }, key, P)));
   )JS"),
-            "72 true\ntrue\nOperationError\nOperationError\nTypeError\nOperationError");
+            "72 true\ntrue\nOperationError\nOperationError\nTypeError\nOperationError\n"
+            "resolved\nOperationError\nresolved");
 }
 
 TEST(SubtleTest, AesGcmKeys) {
@@ -394,6 +399,27 @@ TEST(SubtleTest, EcdsaBadJwkIsDataError) {
   )JS"),
             "DataError\nDataError\nDataError\nDataError\nDataError\nDataError\nDataError\nDataError\n"
             "resolved\nNotSupportedError\nNotSupportedError");
+}
+
+TEST(SubtleTest, EcdsaImportsPkcs8WithoutPublicKeyAndCompressedPoints) {
+  // An OpenSSL-made P-256 key: PKCS #8 whose ECPrivateKey omits the optional
+  // public key, and its public point compressed (SEC 1 §2.3.3).
+  EXPECT_EQ(RunJs(R"JS(
+    const P256ALG = { name: 'ECDSA', namedCurve: 'P-256' };
+    const ES256 = { name: 'ECDSA', hash: 'SHA-256' };
+    const pkcs8 = unhex('3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420' +
+                        'b9963c0ea16897dbb6b1d03d9be165cd69c32cbf6aac1a93f2e0b38f31e4d142');
+    const compressed = unhex('03e73cddadbf09d6ebdf7cf7bacbbd2c382b13bd89a910249454aa0e19a8eb6d7e');
+    const priv = await subtle.importKey('pkcs8', pkcs8, P256ALG, true, ['sign']);
+    const pub = await subtle.importKey('raw', compressed, P256ALG, true, ['verify']);
+    out.push(await subtle.verify(ES256, pub, await subtle.sign(ES256, priv, enc('m')), enc('m')));
+    out.push(hex(await subtle.exportKey('raw', pub)));
+    out.push((await subtle.exportKey('jwk', priv)).x === (await subtle.exportKey('jwk', pub)).x);
+  )JS"),
+            "true\n"
+            "04e73cddadbf09d6ebdf7cf7bacbbd2c382b13bd89a910249454aa0e19a8eb6d7e"
+            "ac40fb28d1a5e75c954b9baf998a3427021626dd92d36a42334cfb574fe97f1d\n"
+            "true");
 }
 
 // ---- Ed25519 ---------------------------------------------------------------

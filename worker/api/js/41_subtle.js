@@ -217,7 +217,7 @@ function toJwk(value) {
 // The checks every JWK import makes (kty, use, key_ops, ext).
 function checkJwk(jwk, kty, use, usages, extractable) {
   if (jwk.kty !== kty) throw dataError(`JWK kty must be "${kty}"`);
-  if (jwk.use !== undefined && jwk.use !== use) throw dataError(`JWK use must be "${use}"`);
+  if (usages.length > 0 && jwk.use !== undefined && jwk.use !== use) throw dataError(`JWK use must be "${use}"`);
   if (jwk.key_ops !== undefined) {
     if (new Set(jwk.key_ops).size !== jwk.key_ops.length) throw dataError('JWK key_ops has duplicates');
     const missing = usages.find((u) => !jwk.key_ops.includes(u));
