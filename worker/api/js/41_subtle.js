@@ -263,12 +263,13 @@ class CryptoKey {
 }
 Object.defineProperty(CryptoKey.prototype, Symbol.toStringTag, { value: 'CryptoKey', configurable: true });
 
-// `algorithm` holds the hash as a name; the public view makes it { name }.
+// A new CryptoKey. `algorithm` names its hash (HMAC) as a string; the key's
+// public `algorithm` view shows it as { name }.
 function newKey(type, extractable, algorithm, usages, data) {
   return new CryptoKey(CONSTRUCT, type, extractable, algorithm, usages, data);
 }
 
-// The [[usages]] a key of `type` keeps from `usages` when generated as a pair.
+// The part of `usages` that is `allowed`: what each half of a generated pair keeps.
 const usagesFor = (usages, allowed) => usages.filter((u) => allowed.includes(u));
 
 // ---- algorithms -------------------------------------------------------------------
