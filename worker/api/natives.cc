@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "worker/api/crypto_natives.h"
 
 namespace kiln::worker::api {
 
@@ -169,10 +170,16 @@ void DecodeBase64(NativeCall& call) {
   call.ReturnBytes(out);
 }
 
+// Appends the natives of another file of worker/api (e.g. CryptoNatives()).
+js::RuntimeSpec* WithNatives(const std::vector<js::NativeBinding>& more, js::RuntimeSpec* spec) {
+  spec->natives.insert(spec->natives.end(), more.begin(), more.end());
+  return spec;
+}
+
 }  // namespace
 
 const js::RuntimeSpec& KilnRuntime() {
-  static const js::RuntimeSpec* spec = new js::RuntimeSpec{
+  static const js::RuntimeSpec* spec = WithNatives(CryptoNatives(), new js::RuntimeSpec{
       kRuntimeJs,
       {
           {"log", Log},
@@ -186,7 +193,7 @@ const js::RuntimeSpec& KilnRuntime() {
           {"domainToASCII", DomainToAscii},
           {"decodeBase64", DecodeBase64},
       },
-  };
+  });
   return *spec;
 }
 

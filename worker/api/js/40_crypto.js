@@ -1,5 +1,6 @@
 // Kiln runtime: crypto.getRandomValues and crypto.randomUUID, from the
-// operating system's CSPRNG through natives (never frozen in a snapshot).
+// operating system's CSPRNG through natives (never frozen in a snapshot);
+// crypto.subtle is 41_subtle.js.
 
 function getRandomValues(array) {
   if (!(ArrayBuffer.isView(array)) || array instanceof Float32Array || array instanceof Float64Array ||
@@ -25,4 +26,4 @@ function randomUUID() {
   return hex;
 }
 
-defineGlobal('crypto', Object.freeze({ getRandomValues, randomUUID }));
+defineGlobal('crypto', Object.freeze({ getRandomValues, randomUUID, get subtle() { return subtle; } }));
