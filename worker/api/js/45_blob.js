@@ -1,13 +1,13 @@
 // Kiln runtime: Blob, File (File API) and FormData (XHR Standard), in memory.
 
-function bytesOf(part) {
+function blobPartBytes(part) {
   if (part instanceof ArrayBuffer) return new Uint8Array(part.slice(0));
   if (ArrayBuffer.isView(part)) return new Uint8Array(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength));
   if (part instanceof Blob) return Blob._bytes(part);
   return utf8Encode(String(part));
 }
 
-function concatBytes(chunks, total = undefined) {
+function joinChunks(chunks, total = undefined) {
   if (chunks.length === 1) return chunks[0];
   if (total === undefined) total = chunks.reduce((n, c) => n + c.length, 0);
   const out = new Uint8Array(total);
@@ -33,11 +33,11 @@ class Blob {
     }
     let chunks = [];
     for (const part of parts) {
-      let bytes = bytesOf(part);
+      let bytes = blobPartBytes(part);
       if (typeof part === 'string' && options?.endings === 'native') bytes = utf8Encode(part.replace(/\r\n|\r/g, '\n'));
       chunks.push(bytes);
     }
-    this.#bytes = concatBytes(chunks);
+    this.#bytes = joinChunks(chunks);
     this.#type = normalizeBlobType(options?.type);
   }
   static _fromBytes(bytes, type) {
@@ -143,7 +143,7 @@ class FormData {
       }
     }
     chunks.push(utf8Encode(`--${boundary}--\r\n`));
-    return [concatBytes(chunks), `multipart/form-data; boundary=${boundary}`];
+    return [joinChunks(chunks), `multipart/form-data; boundary=${boundary}`];
   }
 }
 

@@ -156,7 +156,7 @@ async function readAllBytes(stream) {
     chunks.push(value);
     total += value.length;
   }
-  return concatBytes(chunks, total);
+  return joinChunks(chunks, total);
 }
 
 function mimeEssence(contentType) {
