@@ -11,12 +11,16 @@
 namespace kiln::worker::api::testing {
 
 InvocationOutcome RunFetch(const std::string& source, const std::string& url) {
-  static WorkerRuntime* runtime =
-      new WorkerRuntime(KilnRuntime(), {.executors = 1, .builder = &worker::testing::TestBuilder()});
-  static std::atomic<uint64_t> version{0};
   Bundle bundle;
   bundle.main_module = "index.js";
   bundle.files["index.js"] = source;
+  return RunFetch(bundle, Limits(), url);
+}
+
+InvocationOutcome RunFetch(const Bundle& bundle, const Limits& limits, const std::string& url) {
+  static WorkerRuntime* runtime =
+      new WorkerRuntime(KilnRuntime(), {.executors = 1, .builder = &worker::testing::TestBuilder()});
+  static std::atomic<uint64_t> version{0};
   InvocationOutcome outcome;
   absl::StatusOr<js::BuildResult> built = runtime->Build(bundle);
   if (!built.ok()) {
@@ -25,7 +29,7 @@ InvocationOutcome RunFetch(const std::string& source, const std::string& url) {
     return outcome;
   }
   FunctionKey key{"test", "api", ++version};
-  absl::Status loaded = runtime->Load(key, std::move(built->blob));
+  absl::Status loaded = runtime->Load(key, std::move(built->blob), {.limits = limits});
   if (!loaded.ok()) {
     outcome.status = InvocationOutcome::Status::kInternal;
     outcome.error = std::string(loaded.message());

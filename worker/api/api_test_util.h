@@ -6,6 +6,7 @@
 #include <string>
 
 #include "worker/runtime/invocation.h"
+#include "worker/runtime/limits.h"
 
 namespace kiln::worker::api::testing {
 
@@ -13,6 +14,10 @@ namespace kiln::worker::api::testing {
 // `url`. The outcome carries the response, or the error of a failed build
 // (status kInternal, message in `error`) or invocation.
 InvocationOutcome RunFetch(const std::string& source,
+                           const std::string& url = "http://test.acme.localhost/");
+
+// The same for a whole bundle and explicit limits.
+InvocationOutcome RunFetch(const Bundle& bundle, const Limits& limits,
                            const std::string& url = "http://test.acme.localhost/");
 
 // The response body when the invocation succeeded, else "error: <message>".

@@ -27,9 +27,3 @@ function errorText(error) {
   }
 }
 
-// What the vendor bundle sees where it names SharedArrayBuffer (which Kiln
-// disables): a class no value is an instance of.
-class NoSharedArrayBuffer {
-  get byteLength() { throw new TypeError('SharedArrayBuffer is not available'); }
-  get growable() { throw new TypeError('SharedArrayBuffer is not available'); }
-}
