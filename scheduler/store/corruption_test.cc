@@ -147,6 +147,11 @@ TEST_F(CorruptionTest, FlippedByteInAnSstFileIsCaughtByBlockChecksums) {
   EXPECT_EQ(store_->VerifyIntegrity().code(), absl::StatusCode::kDataLoss);
   // Records in other blocks are still served.
   EXPECT_TRUE(store_->GetFunction("acme", "a").ok());
+  // A deploy of the same content writes a good copy, which reads then return.
+  ASSERT_TRUE(Deploy("b", bundle, "blob").ok());
+  read = store_->GetBundle(sha);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->files(1).content(), payload);
 }
 
 }  // namespace
