@@ -67,6 +67,11 @@ namespace internal {
 class RocksDbMigrationContext;
 }  // namespace internal
 
+// How to open a RocksDbStore. Only `path` is required:
+//   KILN_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbStore> store,
+//                         RocksDbStore::Open({.path = data_dir}));
+//   KILN_ASSIGN_OR_RETURN(std::optional<std::string> token, store->EnsureDefaultTenant());
+//   if (token) KILN_RETURN_IF_ERROR(WriteTokenFile(*token));  // first start only
 struct RocksDbStoreOptions {
   // The data dir; created if missing.
   std::string path;
@@ -84,6 +89,9 @@ struct RocksDbStoreOptions {
   std::vector<Migration> migrations = BuiltinMigrations();
 };
 
+// The Store on RocksDB. Owned by the scheduler's main (one per data dir and
+// process: a second Open of the same dir fails while this one is open); shared
+// by reference with the components that use it, from any thread.
 class RocksDbStore final : public Store {
  public:
   // Opens (or creates) the store in `options.path`, checks the schema version
