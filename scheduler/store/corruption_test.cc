@@ -38,8 +38,11 @@ class CorruptionTest : public ::testing::Test {
   absl::StatusOr<VersionRecord> Deploy(absl::string_view name, const kiln::v1::Bundle& bundle,
                                        absl::string_view snapshot) {
     kiln::v1::FunctionConfig config;
-    return store_->CommitDeploy({.tenant = "acme", .name = name, .bundle = bundle,
-                                 .config = config, .runtime_fingerprint = kFingerprint,
+    return store_->CommitDeploy({.tenant = "acme",
+                                 .name = name,
+                                 .bundle = bundle,
+                                 .config = config,
+                                 .runtime_fingerprint = kFingerprint,
                                  .snapshot = snapshot});
   }
 
@@ -83,8 +86,7 @@ TEST_F(CorruptionTest, SnapshotBytesThatNoLongerMatchTheirHashAreDataLoss) {
   store_.reset();
   {
     std::unique_ptr<testing::RawDb> raw = testing::RawDb::Open(dir_);
-    std::vector<std::pair<std::string, std::string>> snapshots =
-        raw->All(ColumnFamily::kSnapshots);
+    std::vector<std::pair<std::string, std::string>> snapshots = raw->All(ColumnFamily::kSnapshots);
     ASSERT_EQ(snapshots.size(), 1u);
     std::string damaged = snapshots[0].second;
     damaged[damaged.size() / 2] ^= 0x20;
@@ -142,8 +144,7 @@ TEST_F(CorruptionTest, FlippedByteInAnSstFileIsCaughtByBlockChecksums) {
   absl::StatusOr<kiln::v1::Bundle> read = store_->GetBundle(sha);
   EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
   // RocksDB's own check fired, before the store's hash check had the bytes.
-  EXPECT_NE(read.status().message().find("checksum mismatch"), std::string::npos)
-      << read.status();
+  EXPECT_NE(read.status().message().find("checksum mismatch"), std::string::npos) << read.status();
   EXPECT_EQ(store_->VerifyIntegrity().code(), absl::StatusCode::kDataLoss);
   // Records in other blocks are still served.
   EXPECT_TRUE(store_->GetFunction("acme", "a").ok());

@@ -1,10 +1,11 @@
 // Content hashes (digest.h) and tokens (token.h): known SHA-256 vectors, the
 // canonical bundle encoding, token format, parsing and hashing.
+#include "scheduler/store/digest.h"
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "scheduler/store/digest.h"
 #include "scheduler/store/token.h"
 
 namespace kiln::scheduler {
@@ -70,9 +71,7 @@ TEST(TokenTest, FormatAndTenant) {
   EXPECT_EQ(*tenant, "acme");
 }
 
-TEST(TokenTest, TokensAreFresh) {
-  EXPECT_NE(*NewToken("acme"), *NewToken("acme"));
-}
+TEST(TokenTest, TokensAreFresh) { EXPECT_NE(*NewToken("acme"), *NewToken("acme")); }
 
 TEST(TokenTest, TenantWithHyphens) {
   absl::StatusOr<std::string> tenant = TokenTenant(*NewToken("my-team-2"));

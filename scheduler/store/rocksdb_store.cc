@@ -59,8 +59,7 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.IsNotFound()) return absl::NotFoundError(message);
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ||
-      s.IsShutdownInProgress()) {
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsShutdownInProgress()) {
     return absl::UnavailableError(message);
   }
   if (s.IsAborted()) return absl::AbortedError(message);
@@ -130,10 +129,10 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(ColumnFamily cf,
   // Re-read every SST a flush or compaction writes before it is used.
   options.paranoid_file_checks = true;
   std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-  options.compression = std::find(supported.begin(), supported.end(),
-                                  rocksdb::kLZ4Compression) != supported.end()
-                            ? rocksdb::kLZ4Compression
-                            : rocksdb::kNoCompression;
+  options.compression =
+      std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()
+          ? rocksdb::kLZ4Compression
+          : rocksdb::kNoCompression;
   return options;
 }
 
@@ -170,8 +169,8 @@ std::string RawHash(absl::string_view data) {
 // Checks a stored snapshot value (hash + blob) and returns the blob.
 absl::StatusOr<absl::string_view> SnapshotBlob(absl::string_view stored, absl::string_view sha256,
                                                absl::string_view fingerprint) {
-  if (stored.size() <= kHashBytes || !HashesEqual(stored.substr(0, kHashBytes),
-                                                  RawHash(stored.substr(kHashBytes)))) {
+  if (stored.size() <= kHashBytes ||
+      !HashesEqual(stored.substr(0, kHashBytes), RawHash(stored.substr(kHashBytes)))) {
     return absl::DataLossError(
         absl::StrCat("snapshot of bundle ", sha256, " for runtime \"", Printable(fingerprint),
                      "\" is corrupt: its bytes do not match their stored SHA-256"));
@@ -207,8 +206,8 @@ absl::StatusOr<VersionRecord> ToVersion(absl::string_view tenant, absl::string_v
   VersionRecord out;
   if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
       !out.config.ParseFromString(record.config())) {
-    return absl::DataLossError(absl::StrCat("version ", version, " of ",
-                                            FunctionName(tenant, name), " does not parse"));
+    return absl::DataLossError(
+        absl::StrCat("version ", version, " of ", FunctionName(tenant, name), " does not parse"));
   }
   out.tenant = std::string(tenant);
   out.name = std::string(name);
@@ -240,9 +239,9 @@ class RocksDbMigrationContext final : public MigrationContext {
     return *std::move(value);
   }
 
-  absl::Status ForEach(ColumnFamily cf,
-                       absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> fn)
-      override {
+  absl::Status ForEach(
+      ColumnFamily cf,
+      absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> fn) override {
     return store_.Scan(cf, "", nullptr, fn);
   }
 
@@ -296,13 +295,12 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(RocksDbStoreOpt
   if (!opened.ok()) {
     std::string text = opened.ToString();
     if (opened.IsIOError() && text.find("LOCK") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data dir ", options.path, " is in use by another open store: ", text));
+      return absl::FailedPreconditionError(
+          absl::StrCat("data dir ", options.path, " is in use by another open store: ", text));
     }
     return FromRocks(opened, absl::StrCat("opening RocksDB in ", options.path));
   }
-  std::unique_ptr<RocksDbStore> store(
-      new RocksDbStore(std::move(options), db, std::move(handles)));
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(options), db, std::move(handles)));
   KILN_RETURN_IF_ERROR(store->Migrate());
   KILN_RETURN_IF_ERROR(store->LoadClusterSettings());
   return store;
@@ -325,9 +323,8 @@ absl::Status RocksDbStore::Migrate() {
                         Read(ColumnFamily::kMeta, internal::kSchemaVersionKey));
   uint32_t version = 0;
   if (stored && !absl::SimpleAtoi(*stored, &version)) {
-    return absl::DataLossError(absl::StrCat("data dir ", options_.path,
-                                            ": unreadable schema version \"",
-                                            Printable(*stored), "\""));
+    return absl::DataLossError(absl::StrCat(
+        "data dir ", options_.path, ": unreadable schema version \"", Printable(*stored), "\""));
   }
   if (version > options_.schema_version) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -429,9 +426,8 @@ absl::StatusOr<std::optional<FunctionRecord>> RocksDbStore::ReadFunction(
 absl::StatusOr<std::optional<VersionRecord>> RocksDbStore::ReadVersion(
     absl::string_view tenant, absl::string_view name, uint64_t version,
     const rocksdb::Snapshot* snapshot) const {
-  KILN_ASSIGN_OR_RETURN(
-      std::optional<std::string> bytes,
-      Read(ColumnFamily::kVersions, VersionKey(tenant, name, version), snapshot));
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                        Read(ColumnFamily::kVersions, VersionKey(tenant, name, version), snapshot));
   if (!bytes) return std::nullopt;
   KILN_ASSIGN_OR_RETURN(VersionRecord record, ToVersion(tenant, name, version, *bytes));
   return record;
@@ -443,12 +439,11 @@ absl::StatusOr<bool> RocksDbStore::TenantExists(absl::string_view tenant) const 
   return bytes.has_value();
 }
 
-absl::StatusOr<bool> RocksDbStore::UsedElsewhere(absl::string_view prefix,
-                                                 absl::string_view tenant,
+absl::StatusOr<bool> RocksDbStore::UsedElsewhere(absl::string_view prefix, absl::string_view tenant,
                                                  absl::string_view name) const {
   bool used = false;
-  absl::Status scanned = Scan(
-      ColumnFamily::kRefs, prefix, nullptr, [&](absl::string_view key, absl::string_view) {
+  absl::Status scanned =
+      Scan(ColumnFamily::kRefs, prefix, nullptr, [&](absl::string_view key, absl::string_view) {
         std::optional<internal::RefKeyParts> ref = internal::ParseRefKey(key);
         if (!ref) return absl::DataLossError(absl::StrCat("bad refs key ", Printable(key)));
         if (ref->tenant != tenant || ref->name != name) {
@@ -556,16 +551,16 @@ absl::StatusOr<std::string> RocksDbStore::Authenticate(absl::string_view token) 
 
 absl::StatusOr<std::vector<TenantRecord>> RocksDbStore::ListTenants() const {
   std::vector<TenantRecord> tenants;
-  KILN_RETURN_IF_ERROR(Scan(ColumnFamily::kTenants, "", nullptr,
-                            [&](absl::string_view key, absl::string_view value) {
-                              records::TenantRecord record;
-                              if (!record.ParseFromArray(value.data(), value.size())) {
-                                return absl::DataLossError(absl::StrCat(
-                                    "record of tenant \"", Printable(key), "\" does not parse"));
-                              }
-                              tenants.push_back({std::string(key), record.created_ms()});
-                              return absl::OkStatus();
-                            }));
+  KILN_RETURN_IF_ERROR(Scan(
+      ColumnFamily::kTenants, "", nullptr, [&](absl::string_view key, absl::string_view value) {
+        records::TenantRecord record;
+        if (!record.ParseFromArray(value.data(), value.size())) {
+          return absl::DataLossError(
+              absl::StrCat("record of tenant \"", Printable(key), "\" does not parse"));
+        }
+        tenants.push_back({std::string(key), record.created_ms()});
+        return absl::OkStatus();
+      }));
   return tenants;
 }
 
@@ -630,9 +625,8 @@ absl::StatusOr<VersionRecord> RocksDbStore::CommitDeploy(const DeployCommit& dep
             RefKey(sha, deploy.runtime_fingerprint, deploy.tenant, deploy.name, version),
             rocksdb::Slice());
   batch.Put(Handle(ColumnFamily::kFunctions), function_key, function.SerializeAsString());
-  KILN_RETURN_IF_ERROR(WriteSynced(
-      batch, absl::StrCat("committing version ", version, " of ",
-                          FunctionName(deploy.tenant, deploy.name))));
+  KILN_RETURN_IF_ERROR(WriteSynced(batch, absl::StrCat("committing version ", version, " of ",
+                                                       FunctionName(deploy.tenant, deploy.name))));
 
   VersionRecord out;
   out.tenant = std::string(deploy.tenant);
@@ -646,8 +640,7 @@ absl::StatusOr<VersionRecord> RocksDbStore::CommitDeploy(const DeployCommit& dep
 }
 
 absl::StatusOr<FunctionRecord> RocksDbStore::Rollback(absl::string_view tenant,
-                                                      absl::string_view name,
-                                                      uint64_t to_version) {
+                                                      absl::string_view name, uint64_t to_version) {
   KILN_RETURN_IF_ERROR(ValidateTenantName(tenant));
   KILN_RETURN_IF_ERROR(ValidateFunctionName(name));
   absl::MutexLock lock(&write_mu_);
@@ -655,8 +648,8 @@ absl::StatusOr<FunctionRecord> RocksDbStore::Rollback(absl::string_view tenant,
                         Read(ColumnFamily::kFunctions, FunctionKey(tenant, name)));
   records::FunctionRecord function;
   if (bytes && !function.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("record of ", FunctionName(tenant, name),
-                                            " does not parse"));
+    return absl::DataLossError(
+        absl::StrCat("record of ", FunctionName(tenant, name), " does not parse"));
   }
   if (!bytes || function.deleted()) {
     return absl::NotFoundError(absl::StrCat(FunctionName(tenant, name), " does not exist"));
@@ -710,8 +703,8 @@ absl::Status RocksDbStore::DeleteFunction(absl::string_view tenant, absl::string
                         Read(ColumnFamily::kFunctions, FunctionKey(tenant, name)));
   records::FunctionRecord function;
   if (bytes && !function.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("record of ", FunctionName(tenant, name),
-                                            " does not parse"));
+    return absl::DataLossError(
+        absl::StrCat("record of ", FunctionName(tenant, name), " does not parse"));
   }
   if (!bytes || function.deleted()) {
     return absl::NotFoundError(absl::StrCat(FunctionName(tenant, name), " does not exist"));
@@ -720,21 +713,22 @@ absl::Status RocksDbStore::DeleteFunction(absl::string_view tenant, absl::string
   rocksdb::WriteBatch batch;
   absl::flat_hash_set<std::string> bundles;
   absl::flat_hash_set<std::pair<std::string, std::string>> snapshots;
-  KILN_RETURN_IF_ERROR(Scan(
-      ColumnFamily::kVersions, VersionPrefix(tenant, name), nullptr,
-      [&](absl::string_view key, absl::string_view value) {
-        std::optional<internal::VersionKeyParts> parts = internal::ParseVersionKey(key);
-        if (!parts) return absl::DataLossError(absl::StrCat("bad versions key ", Printable(key)));
-        KILN_ASSIGN_OR_RETURN(VersionRecord version,
-                              ToVersion(tenant, name, parts->version, value));
-        batch.Delete(Handle(ColumnFamily::kVersions), ToSlice(key));
-        batch.Delete(Handle(ColumnFamily::kRefs),
-                     RefKey(version.bundle_sha256, version.runtime_fingerprint, tenant, name,
-                            version.version));
-        bundles.insert(version.bundle_sha256);
-        snapshots.emplace(version.bundle_sha256, version.runtime_fingerprint);
-        return absl::OkStatus();
-      }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kVersions, VersionPrefix(tenant, name), nullptr,
+           [&](absl::string_view key, absl::string_view value) {
+             std::optional<internal::VersionKeyParts> parts = internal::ParseVersionKey(key);
+             if (!parts)
+               return absl::DataLossError(absl::StrCat("bad versions key ", Printable(key)));
+             KILN_ASSIGN_OR_RETURN(VersionRecord version,
+                                   ToVersion(tenant, name, parts->version, value));
+             batch.Delete(Handle(ColumnFamily::kVersions), ToSlice(key));
+             batch.Delete(Handle(ColumnFamily::kRefs),
+                          RefKey(version.bundle_sha256, version.runtime_fingerprint, tenant, name,
+                                 version.version));
+             bundles.insert(version.bundle_sha256);
+             snapshots.emplace(version.bundle_sha256, version.runtime_fingerprint);
+             return absl::OkStatus();
+           }));
   for (const std::string& sha : bundles) {
     KILN_ASSIGN_OR_RETURN(bool used, UsedElsewhere(RefPrefix(sha), tenant, name));
     if (!used) batch.Delete(Handle(ColumnFamily::kBundles), BundleKey(sha));
@@ -769,20 +763,19 @@ absl::StatusOr<std::vector<FunctionRecord>> RocksDbStore::ListFunctions(
     absl::string_view tenant) const {
   KILN_RETURN_IF_ERROR(ValidateTenantName(tenant));
   std::vector<FunctionRecord> functions;
-  KILN_RETURN_IF_ERROR(Scan(ColumnFamily::kFunctions, FunctionPrefix(tenant), nullptr,
-                            [&](absl::string_view key, absl::string_view value) {
-                              if (IsDeleted(value)) return absl::OkStatus();
-                              std::optional<internal::FunctionKeyParts> parts =
-                                  internal::ParseFunctionKey(key);
-                              if (!parts) {
-                                return absl::DataLossError(
-                                    absl::StrCat("bad functions key ", Printable(key)));
-                              }
-                              KILN_ASSIGN_OR_RETURN(FunctionRecord function,
-                                                    ToFunction(parts->tenant, parts->name, value));
-                              functions.push_back(std::move(function));
-                              return absl::OkStatus();
-                            }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kFunctions, FunctionPrefix(tenant), nullptr,
+           [&](absl::string_view key, absl::string_view value) {
+             if (IsDeleted(value)) return absl::OkStatus();
+             std::optional<internal::FunctionKeyParts> parts = internal::ParseFunctionKey(key);
+             if (!parts) {
+               return absl::DataLossError(absl::StrCat("bad functions key ", Printable(key)));
+             }
+             KILN_ASSIGN_OR_RETURN(FunctionRecord function,
+                                   ToFunction(parts->tenant, parts->name, value));
+             functions.push_back(std::move(function));
+             return absl::OkStatus();
+           }));
   return functions;
 }
 
@@ -810,16 +803,17 @@ absl::StatusOr<std::vector<VersionRecord>> RocksDbStore::ListVersions(
     return absl::NotFoundError(absl::StrCat(FunctionName(tenant, name), " does not exist"));
   }
   std::vector<VersionRecord> versions;
-  KILN_RETURN_IF_ERROR(Scan(
-      ColumnFamily::kVersions, VersionPrefix(tenant, name), snapshot.get(),
-      [&](absl::string_view key, absl::string_view value) {
-        std::optional<internal::VersionKeyParts> parts = internal::ParseVersionKey(key);
-        if (!parts) return absl::DataLossError(absl::StrCat("bad versions key ", Printable(key)));
-        KILN_ASSIGN_OR_RETURN(VersionRecord version,
-                              ToVersion(tenant, name, parts->version, value));
-        versions.push_back(std::move(version));
-        return absl::OkStatus();
-      }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kVersions, VersionPrefix(tenant, name), snapshot.get(),
+           [&](absl::string_view key, absl::string_view value) {
+             std::optional<internal::VersionKeyParts> parts = internal::ParseVersionKey(key);
+             if (!parts)
+               return absl::DataLossError(absl::StrCat("bad versions key ", Printable(key)));
+             KILN_ASSIGN_OR_RETURN(VersionRecord version,
+                                   ToVersion(tenant, name, parts->version, value));
+             versions.push_back(std::move(version));
+             return absl::OkStatus();
+           }));
   return versions;
 }
 
@@ -831,8 +825,8 @@ absl::StatusOr<kiln::v1::Bundle> RocksDbStore::GetBundle(absl::string_view sha25
   if (!bytes) return absl::NotFoundError(absl::StrCat("no bundle ", sha256));
   std::string actual = Sha256Hex(*bytes);
   if (actual != sha256) {
-    return absl::DataLossError(absl::StrCat("bundle ", sha256,
-                                            " is corrupt: its stored bytes hash to ", actual));
+    return absl::DataLossError(
+        absl::StrCat("bundle ", sha256, " is corrupt: its stored bytes hash to ", actual));
   }
   kiln::v1::Bundle bundle;
   if (!bundle.ParseFromString(*bytes)) {
@@ -841,14 +835,14 @@ absl::StatusOr<kiln::v1::Bundle> RocksDbStore::GetBundle(absl::string_view sha25
   return bundle;
 }
 
-absl::StatusOr<std::string> RocksDbStore::GetSnapshot(
-    absl::string_view bundle_sha256, absl::string_view runtime_fingerprint) const {
+absl::StatusOr<std::string> RocksDbStore::GetSnapshot(absl::string_view bundle_sha256,
+                                                      absl::string_view runtime_fingerprint) const {
   KILN_RETURN_IF_ERROR(ValidateBundleSha(bundle_sha256));
   KILN_RETURN_IF_ERROR(ValidateFingerprint(runtime_fingerprint));
-  KILN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                        Read(ColumnFamily::kSnapshots,
-                             SnapshotKey(bundle_sha256, runtime_fingerprint), nullptr,
-                             /*fill_cache=*/false));
+  KILN_ASSIGN_OR_RETURN(
+      std::optional<std::string> bytes,
+      Read(ColumnFamily::kSnapshots, SnapshotKey(bundle_sha256, runtime_fingerprint), nullptr,
+           /*fill_cache=*/false));
   if (!bytes) {
     return absl::NotFoundError(absl::StrCat("no snapshot of bundle ", bundle_sha256,
                                             " for runtime \"", Printable(runtime_fingerprint),
@@ -892,9 +886,9 @@ absl::Status RocksDbStore::ForEachFunction(
                                       ReadVersion(function.tenant, function.name,
                                                   function.active_version, snapshot.get()));
                 if (!active) {
-                  return absl::DataLossError(absl::StrCat(
-                      FunctionName(function.tenant, function.name), ": active version ",
-                      function.active_version, " is missing"));
+                  return absl::DataLossError(
+                      absl::StrCat(FunctionName(function.tenant, function.name),
+                                   ": active version ", function.active_version, " is missing"));
                 }
                 return fn(function, *active);
               });
@@ -933,17 +927,16 @@ absl::StatusOr<std::vector<std::string>> RocksDbStore::ListSecretNames(
     absl::string_view tenant) const {
   KILN_RETURN_IF_ERROR(ValidateTenantName(tenant));
   std::vector<std::string> names;
-  KILN_RETURN_IF_ERROR(Scan(ColumnFamily::kSecrets, SecretPrefix(tenant), nullptr,
-                            [&](absl::string_view key, absl::string_view) {
-                              std::optional<internal::FunctionKeyParts> parts =
-                                  internal::ParseFunctionKey(key);
-                              if (!parts) {
-                                return absl::DataLossError(
-                                    absl::StrCat("bad secrets key ", Printable(key)));
-                              }
-                              names.push_back(std::move(parts->name));
-                              return absl::OkStatus();
-                            }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kSecrets, SecretPrefix(tenant), nullptr,
+           [&](absl::string_view key, absl::string_view) {
+             std::optional<internal::FunctionKeyParts> parts = internal::ParseFunctionKey(key);
+             if (!parts) {
+               return absl::DataLossError(absl::StrCat("bad secrets key ", Printable(key)));
+             }
+             names.push_back(std::move(parts->name));
+             return absl::OkStatus();
+           }));
   return names;
 }
 
@@ -988,22 +981,21 @@ absl::Status RocksDbStore::VerifyIntegrity() const {
 
   // tenants
   absl::flat_hash_set<std::string> tenants;
-  KILN_RETURN_IF_ERROR(Scan(ColumnFamily::kTenants, "", snap,
-                            [&](absl::string_view key, absl::string_view value) {
-                              records::TenantRecord record;
-                              if (!ValidateTenantName(key).ok() ||
-                                  !record.ParseFromArray(value.data(), value.size()) ||
-                                  record.token_sha256().size() != kHashBytes) {
-                                return violation("bad tenant record ", Printable(key));
-                              }
-                              tenants.insert(std::string(key));
-                              return absl::OkStatus();
-                            }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kTenants, "", snap, [&](absl::string_view key, absl::string_view value) {
+        records::TenantRecord record;
+        if (!ValidateTenantName(key).ok() || !record.ParseFromArray(value.data(), value.size()) ||
+            record.token_sha256().size() != kHashBytes) {
+          return violation("bad tenant record ", Printable(key));
+        }
+        tenants.insert(std::string(key));
+        return absl::OkStatus();
+      }));
 
   // functions: tenant -> name -> record (deleted ones included)
   absl::flat_hash_map<std::string, records::FunctionRecord> functions;
-  KILN_RETURN_IF_ERROR(Scan(
-      ColumnFamily::kFunctions, "", snap, [&](absl::string_view key, absl::string_view value) {
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kFunctions, "", snap, [&](absl::string_view key, absl::string_view value) {
         std::optional<internal::FunctionKeyParts> parts = internal::ParseFunctionKey(key);
         records::FunctionRecord record;
         if (!parts || !record.ParseFromArray(value.data(), value.size())) {
@@ -1018,18 +1010,17 @@ absl::Status RocksDbStore::VerifyIntegrity() const {
 
   // bundles and snapshots: present and intact
   absl::flat_hash_set<std::string> bundles;
-  KILN_RETURN_IF_ERROR(Scan(ColumnFamily::kBundles, "", snap,
-                            [&](absl::string_view key, absl::string_view value) {
-                              if (Sha256Hex(value) != key) {
-                                return violation("bundle ", Printable(key),
-                                                 " does not hash to its key");
-                              }
-                              bundles.insert(std::string(key));
-                              return absl::OkStatus();
-                            }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kBundles, "", snap, [&](absl::string_view key, absl::string_view value) {
+        if (Sha256Hex(value) != key) {
+          return violation("bundle ", Printable(key), " does not hash to its key");
+        }
+        bundles.insert(std::string(key));
+        return absl::OkStatus();
+      }));
   absl::flat_hash_set<std::string> snapshots;
-  KILN_RETURN_IF_ERROR(Scan(
-      ColumnFamily::kSnapshots, "", snap, [&](absl::string_view key, absl::string_view value) {
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kSnapshots, "", snap, [&](absl::string_view key, absl::string_view value) {
         std::optional<internal::SnapshotKeyParts> parts = internal::ParseSnapshotKey(key);
         if (!parts) return violation("bad snapshots key ", Printable(key));
         absl::Status intact = SnapshotBlob(value, parts->sha256, parts->fingerprint).status();
@@ -1041,8 +1032,8 @@ absl::Status RocksDbStore::VerifyIntegrity() const {
   // versions: each complete
   absl::flat_hash_set<std::string> used_bundles, used_snapshots, expected_refs;
   absl::flat_hash_set<std::string> versions;
-  KILN_RETURN_IF_ERROR(Scan(
-      ColumnFamily::kVersions, "", snap, [&](absl::string_view key, absl::string_view value) {
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kVersions, "", snap, [&](absl::string_view key, absl::string_view value) {
         std::optional<internal::VersionKeyParts> parts = internal::ParseVersionKey(key);
         if (!parts) return violation("bad versions key ", Printable(key));
         absl::StatusOr<VersionRecord> version =
@@ -1061,7 +1052,8 @@ absl::Status RocksDbStore::VerifyIntegrity() const {
         if (!bundles.contains(version->bundle_sha256)) {
           return violation(what, " has no bundle ", version->bundle_sha256);
         }
-        std::string snapshot_key = SnapshotKey(version->bundle_sha256, version->runtime_fingerprint);
+        std::string snapshot_key =
+            SnapshotKey(version->bundle_sha256, version->runtime_fingerprint);
         if (!snapshots.contains(snapshot_key)) return violation(what, " has no snapshot");
         used_bundles.insert(version->bundle_sha256);
         used_snapshots.insert(snapshot_key);
@@ -1089,14 +1081,14 @@ absl::Status RocksDbStore::VerifyIntegrity() const {
 
   // refs: exactly one per version
   size_t refs = 0;
-  KILN_RETURN_IF_ERROR(Scan(ColumnFamily::kRefs, "", snap,
-                            [&](absl::string_view key, absl::string_view) {
-                              if (!expected_refs.contains(key)) {
-                                return violation("ref ", Printable(key), " has no version");
-                              }
-                              ++refs;
-                              return absl::OkStatus();
-                            }));
+  KILN_RETURN_IF_ERROR(
+      Scan(ColumnFamily::kRefs, "", snap, [&](absl::string_view key, absl::string_view) {
+        if (!expected_refs.contains(key)) {
+          return violation("ref ", Printable(key), " has no version");
+        }
+        ++refs;
+        return absl::OkStatus();
+      }));
   if (refs != expected_refs.size()) {
     return violation(expected_refs.size() - refs, " versions have no ref");
   }

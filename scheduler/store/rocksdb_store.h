@@ -138,15 +138,13 @@ class RocksDbStore final : public Store {
   absl::StatusOr<bool> HasSnapshot(absl::string_view bundle_sha256,
                                    absl::string_view runtime_fingerprint) const override;
   absl::Status ForEachFunction(
-      absl::FunctionRef<absl::Status(const FunctionRecord& function,
-                                     const VersionRecord& active)>
+      absl::FunctionRef<absl::Status(const FunctionRecord& function, const VersionRecord& active)>
           fn) const override;
 
   absl::Status SetSecret(absl::string_view tenant, absl::string_view name,
                          absl::string_view value) override;
   absl::Status DeleteSecret(absl::string_view tenant, absl::string_view name) override;
-  absl::StatusOr<std::vector<std::string>> ListSecretNames(
-      absl::string_view tenant) const override;
+  absl::StatusOr<std::vector<std::string>> ListSecretNames(absl::string_view tenant) const override;
   absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ResolveSecrets(
       absl::string_view tenant, const kiln::v1::FunctionConfig& config) const override;
 
@@ -177,9 +175,9 @@ class RocksDbStore final : public Store {
                                                   bool fill_cache = true) const;
   // Calls `fn` for each entry whose key starts with `prefix` ("" = all), in
   // key order; stops at fn's first error.
-  absl::Status Scan(ColumnFamily cf, absl::string_view prefix, const rocksdb::Snapshot* snapshot,
-                    absl::FunctionRef<absl::Status(absl::string_view key, absl::string_view value)>
-                        fn) const;
+  absl::Status Scan(
+      ColumnFamily cf, absl::string_view prefix, const rocksdb::Snapshot* snapshot,
+      absl::FunctionRef<absl::Status(absl::string_view key, absl::string_view value)> fn) const;
   absl::Status WriteSynced(rocksdb::WriteBatch& batch, absl::string_view what);
 
   // Helpers that read a record and parse it; DataLoss when it does not parse.
@@ -195,8 +193,7 @@ class RocksDbStore final : public Store {
                                      absl::string_view name) const;
   // Whether the stored bundle / snapshot under the key is present and intact.
   absl::StatusOr<bool> IntactBundleStored(absl::string_view sha256) const;
-  absl::StatusOr<bool> IntactSnapshotStored(absl::string_view sha256,
-                                            absl::string_view fingerprint,
+  absl::StatusOr<bool> IntactSnapshotStored(absl::string_view sha256, absl::string_view fingerprint,
                                             absl::string_view blob_sha256) const;
 
   absl::StatusOr<std::string> CreateTenantLocked(absl::string_view name)

@@ -178,9 +178,13 @@ TEST_F(RocksDbStoreTest, CommitCloseReopenIsByteIdentical) {
   std::string snapshot(300'000, '\0');
   for (size_t i = 0; i < snapshot.size(); ++i) snapshot[i] = static_cast<char>(i * 131 % 251);
 
-  absl::StatusOr<VersionRecord> committed = store_->CommitDeploy(
-      {.tenant = "acme", .name = "api", .bundle = bundle, .config = config,
-       .runtime_fingerprint = kFingerprint, .snapshot = snapshot});
+  absl::StatusOr<VersionRecord> committed =
+      store_->CommitDeploy({.tenant = "acme",
+                            .name = "api",
+                            .bundle = bundle,
+                            .config = config,
+                            .runtime_fingerprint = kFingerprint,
+                            .snapshot = snapshot});
   ASSERT_TRUE(committed.ok()) << committed.status();
   EXPECT_EQ(committed->version, 1u);
   EXPECT_EQ(committed->bundle_sha256, BundleSha256(bundle));
@@ -276,8 +280,12 @@ TEST_F(RocksDbStoreTest, CommitRejectsBadInputAndWritesNothing) {
   kiln::v1::Bundle ok = testing::OneFileBundle("x");
   kiln::v1::FunctionConfig config;
   EXPECT_THAT(store_
-                  ->CommitDeploy({.tenant = "acme", .name = "a", .bundle = ok, .config = config,
-                                  .runtime_fingerprint = kFingerprint, .snapshot = ""})
+                  ->CommitDeploy({.tenant = "acme",
+                                  .name = "a",
+                                  .bundle = ok,
+                                  .config = config,
+                                  .runtime_fingerprint = kFingerprint,
+                                  .snapshot = ""})
                   .status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "snapshot"));
   EXPECT_THAT(Deploy("nobody", "a", "x").status(),
@@ -525,12 +533,10 @@ TEST_F(RocksDbStoreTest, TokensAuthenticateTheirTenantOnly) {
 
   std::string wrong = acme;
   wrong.back() = wrong.back() == '0' ? '1' : '0';
-  EXPECT_THAT(store_->Authenticate(wrong).status(),
-              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(store_->Authenticate(wrong).status(), StatusIs(absl::StatusCode::kUnauthenticated));
   // globex's secret part under acme's name.
   std::string spliced = "kiln_acme_" + globex.substr(std::string("kiln_globex_").size());
-  EXPECT_THAT(store_->Authenticate(spliced).status(),
-              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(store_->Authenticate(spliced).status(), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(store_->Authenticate("kiln_nobody_" + std::string(64, 'a')).status(),
               StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(store_->Authenticate("").status(), StatusIs(absl::StatusCode::kUnauthenticated));
@@ -573,8 +579,7 @@ TEST_F(RocksDbStoreTest, TokenIsNeverStoredInClear) {
 TEST_F(RocksDbStoreTest, CreateTenantErrors) {
   NewTenant("acme");
   EXPECT_THAT(store_->CreateTenant("acme").status(), StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(store_->CreateTenant("Acme").status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->CreateTenant("Acme").status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(store_->CreateTenant("a_b").status(), StatusIs(absl::StatusCode::kInvalidArgument));
   std::vector<std::string> names;
   std::vector<TenantRecord> tenants = store_->ListTenants().value();
@@ -622,8 +627,8 @@ TEST_F(RocksDbStoreTest, SecretsSetListResolveDelete) {
   absl::StatusOr<absl::flat_hash_map<std::string, std::string>> values =
       store_->ResolveSecrets("acme", config);
   ASSERT_TRUE(values.ok()) << values.status();
-  EXPECT_THAT(*values, UnorderedElementsAre(std::pair<const std::string, std::string>(
-                           "API_KEY", "k2")));
+  EXPECT_THAT(*values,
+              UnorderedElementsAre(std::pair<const std::string, std::string>("API_KEY", "k2")));
   EXPECT_EQ(store_->ResolveSecrets("globex", config)->at("API_KEY"), "globex's");
 
   config.add_secret_names("MISSING");
@@ -678,10 +683,11 @@ TEST_F(RocksDbStoreTest, ForEachFunctionVisitsLiveFunctionsWithTheirActiveVersio
         return absl::OkStatus();
       });
   ASSERT_TRUE(status.ok()) << status;
-  EXPECT_THAT(seen, ElementsAre(
-                        absl::StrCat("acme/a@1:", BundleSha256(testing::OneFileBundle("a1")).substr(0, 8)),
-                        absl::StrCat("globex/z@1:",
-                                     BundleSha256(testing::OneFileBundle("z1")).substr(0, 8))));
+  EXPECT_THAT(
+      seen,
+      ElementsAre(
+          absl::StrCat("acme/a@1:", BundleSha256(testing::OneFileBundle("a1")).substr(0, 8)),
+          absl::StrCat("globex/z@1:", BundleSha256(testing::OneFileBundle("z1")).substr(0, 8))));
 
   // The callback's error stops the walk and comes back.
   int calls = 0;

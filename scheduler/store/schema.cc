@@ -13,7 +13,8 @@ namespace {
 
 // 0 -> 1: a fresh data dir gets its cluster settings.
 absl::Status InitializeClusterSettings(MigrationContext& context) {
-  absl::StatusOr<std::string> existing = context.Get(ColumnFamily::kMeta, internal::kClusterSettingsKey);
+  absl::StatusOr<std::string> existing =
+      context.Get(ColumnFamily::kMeta, internal::kClusterSettingsKey);
   if (existing.ok()) return absl::OkStatus();
   if (!absl::IsNotFound(existing.status())) return existing.status();
   KILN_ASSIGN_OR_RETURN(std::string seed, SecureRandomBytes(sizeof(uint64_t)));

@@ -40,9 +40,9 @@ enum class ColumnFamily {
   kRefs,
 };
 inline constexpr std::array<ColumnFamily, 8> kAllColumnFamilies = {
-    ColumnFamily::kMeta,    ColumnFamily::kTenants,   ColumnFamily::kFunctions,
-    ColumnFamily::kVersions, ColumnFamily::kBundles,  ColumnFamily::kSnapshots,
-    ColumnFamily::kSecrets, ColumnFamily::kRefs,
+    ColumnFamily::kMeta,     ColumnFamily::kTenants, ColumnFamily::kFunctions,
+    ColumnFamily::kVersions, ColumnFamily::kBundles, ColumnFamily::kSnapshots,
+    ColumnFamily::kSecrets,  ColumnFamily::kRefs,
 };
 
 // The RocksDB name of a column family: "meta", "tenants", ...

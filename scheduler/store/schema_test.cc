@@ -28,8 +28,7 @@ std::string RawGet(testing::RawDb& raw, ColumnFamily cf, absl::string_view key) 
 void RawDelete(testing::RawDb& raw, ColumnFamily cf, absl::string_view key) {
   rocksdb::WriteOptions write;
   write.sync = true;
-  ASSERT_TRUE(
-      raw.db()->Delete(write, raw.cf(cf), rocksdb::Slice(key.data(), key.size())).ok());
+  ASSERT_TRUE(raw.db()->Delete(write, raw.cf(cf), rocksdb::Slice(key.data(), key.size())).ok());
 }
 
 // A step 1 -> 2 for tests: records a marker in meta.
@@ -87,10 +86,10 @@ TEST(SchemaTest, NewerSchemaIsRefusedAndLeftAlone) {
 
   absl::StatusOr<std::unique_ptr<RocksDbStore>> store = RocksDbStore::Open({.path = dir});
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(store.status().message().find(
-                absl::StrCat("schema version ", newer, ", newer than this Kiln understands (",
-                             kSchemaVersion, ")")),
-            std::string::npos)
+  EXPECT_NE(
+      store.status().message().find(absl::StrCat(
+          "schema version ", newer, ", newer than this Kiln understands (", kSchemaVersion, ")")),
+      std::string::npos)
       << store.status();
   EXPECT_EQ(RawGet(*testing::RawDb::Open(dir), ColumnFamily::kMeta, kSchemaVersionKey), newer);
 }

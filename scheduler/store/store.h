@@ -126,8 +126,7 @@ class Store {
   // just below the active one. Returns the updated function. NotFound for an
   // unknown function or version; FailedPrecondition when `to_version` is 0 and
   // the active version is the oldest. Rolling to the active version is a no-op.
-  virtual absl::StatusOr<FunctionRecord> Rollback(absl::string_view tenant,
-                                                  absl::string_view name,
+  virtual absl::StatusOr<FunctionRecord> Rollback(absl::string_view tenant, absl::string_view name,
                                                   uint64_t to_version) = 0;
 
   // Removes the function and all its versions, and the bundles and snapshots
@@ -142,13 +141,12 @@ class Store {
   virtual absl::StatusOr<std::vector<FunctionRecord>> ListFunctions(
       absl::string_view tenant) const = 0;
 
-  virtual absl::StatusOr<VersionRecord> GetVersion(absl::string_view tenant,
-                                                   absl::string_view name,
+  virtual absl::StatusOr<VersionRecord> GetVersion(absl::string_view tenant, absl::string_view name,
                                                    uint64_t version) const = 0;
 
   // The function's versions, oldest first. NotFound for an unknown function.
-  virtual absl::StatusOr<std::vector<VersionRecord>> ListVersions(
-      absl::string_view tenant, absl::string_view name) const = 0;
+  virtual absl::StatusOr<std::vector<VersionRecord>> ListVersions(absl::string_view tenant,
+                                                                  absl::string_view name) const = 0;
 
   // The bundle stored under `sha256`, after checking that its bytes still hash
   // to it: DataLoss if not. NotFound if no version uses that bundle.
@@ -169,8 +167,7 @@ class Store {
   // what the scheduler loads into memory at startup. Stops at, and returns,
   // the first error `fn` returns.
   virtual absl::Status ForEachFunction(
-      absl::FunctionRef<absl::Status(const FunctionRecord& function,
-                                     const VersionRecord& active)>
+      absl::FunctionRef<absl::Status(const FunctionRecord& function, const VersionRecord& active)>
           fn) const = 0;
 
   // ---- secrets (per tenant; FunctionConfig.secret_names picks which a

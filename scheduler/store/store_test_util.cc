@@ -99,8 +99,9 @@ rocksdb::ColumnFamilyHandle* RawDb::cf(ColumnFamily family) {
 std::string RawDb::Put(ColumnFamily family, absl::string_view key, absl::string_view value) {
   rocksdb::WriteOptions write;
   write.sync = true;
-  return db_->Put(write, cf(family), rocksdb::Slice(key.data(), key.size()),
-                  rocksdb::Slice(value.data(), value.size()))
+  return db_
+      ->Put(write, cf(family), rocksdb::Slice(key.data(), key.size()),
+            rocksdb::Slice(value.data(), value.size()))
       .ToString();
 }
 

@@ -31,9 +31,8 @@ absl::Status ValidateDnsName(absl::string_view what, absl::string_view name) {
   }
   for (char c : name) {
     if (!IsLowerAlnum(c) && c != '-') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " name ", Quote(name),
-                       " may hold only lowercase letters, digits and '-'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " name ", Quote(name), " may hold only lowercase letters, digits and '-'"));
     }
   }
   if (!IsLowerAlnum(name.front()) || !IsLowerAlnum(name.back())) {
@@ -73,8 +72,8 @@ absl::Status ValidateBundlePath(absl::string_view path) {
 absl::Status ValidateBundle(const kiln::v1::Bundle& bundle) {
   if (bundle.files_size() == 0) return absl::InvalidArgumentError("bundle has no files");
   if (bundle.files_size() > kMaxBundleFiles) {
-    return absl::InvalidArgumentError(absl::StrCat("bundle has ", bundle.files_size(),
-                                                   " files; the limit is ", kMaxBundleFiles));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bundle has ", bundle.files_size(), " files; the limit is ", kMaxBundleFiles));
   }
   absl::flat_hash_set<absl::string_view> paths;
   size_t total = 0;
@@ -87,16 +86,15 @@ absl::Status ValidateBundle(const kiln::v1::Bundle& bundle) {
     total += file.content().size();
   }
   if (total > kMaxBundleBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("bundle files hold ", total,
-                                                   " bytes; the limit is ", kMaxBundleBytes,
-                                                   " (10 MiB)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bundle files hold ", total, " bytes; the limit is ", kMaxBundleBytes, " (10 MiB)"));
   }
   if (bundle.main_module().empty()) {
     return absl::InvalidArgumentError("bundle names no main module");
   }
   if (!paths.contains(bundle.main_module())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "main module ", Quote(bundle.main_module()), " is not a file in the bundle"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("main module ", Quote(bundle.main_module()), " is not a file in the bundle"));
   }
   return absl::OkStatus();
 }
@@ -123,9 +121,9 @@ absl::Status ValidateEnvName(absl::string_view name) {
 absl::Status ValidateFunctionConfig(const kiln::v1::FunctionConfig& config) {
   int bindings = config.vars_size() + config.secret_names_size();
   if (bindings > kMaxEnvBindings) {
-    return absl::InvalidArgumentError(absl::StrCat("function has ", bindings,
-                                                   " env bindings (vars and secrets); the limit is ",
-                                                   kMaxEnvBindings));
+    return absl::InvalidArgumentError(
+        absl::StrCat("function has ", bindings, " env bindings (vars and secrets); the limit is ",
+                     kMaxEnvBindings));
   }
   // Map iteration order is unspecified; report the smallest offending name so
   // the message is the same on every run.
@@ -136,9 +134,9 @@ absl::Status ValidateFunctionConfig(const kiln::v1::FunctionConfig& config) {
     KILN_RETURN_IF_ERROR(ValidateEnvName(name));
     const std::string& value = config.vars().at(std::string(name));
     if (value.size() > kMaxEnvValueBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("env var ", Quote(name), " is ",
-                                                     value.size(), " bytes; the limit is ",
-                                                     kMaxEnvValueBytes, " (5 KiB)"));
+      return absl::InvalidArgumentError(absl::StrCat("env var ", Quote(name), " is ", value.size(),
+                                                     " bytes; the limit is ", kMaxEnvValueBytes,
+                                                     " (5 KiB)"));
     }
   }
   absl::flat_hash_set<absl::string_view> secrets;

@@ -51,7 +51,6 @@ absl::Status ValidateSecret(absl::string_view name, absl::string_view value);
 
 // Everything a deploy carries, in the order above; the first failure.
 absl::Status ValidateDeploy(absl::string_view tenant, absl::string_view function,
-                            const kiln::v1::Bundle& bundle,
-                            const kiln::v1::FunctionConfig& config);
+                            const kiln::v1::Bundle& bundle, const kiln::v1::FunctionConfig& config);
 
 }  // namespace kiln::scheduler

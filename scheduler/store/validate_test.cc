@@ -62,8 +62,8 @@ TEST(ValidateNameTest, RejectsLeadingOrTrailingHyphen) {
 }
 
 TEST(ValidatePathTest, AcceptsRelativePaths) {
-  for (const char* path : {"index.js", "lib/util.mjs", "data/table.json", "a/b/c/d.txt",
-                           "..hidden", "a/...", ".env"}) {
+  for (const char* path : {"index.js", "lib/util.mjs", "data/table.json", "a/b/c/d.txt", "..hidden",
+                           "a/...", ".env"}) {
     EXPECT_TRUE(ValidateBundlePath(path).ok()) << path;
   }
 }

@@ -45,13 +45,17 @@ int main(int argc, char** argv) {
     uint64_t version = function.ok() ? function->next_version : 1;
     kiln::v1::Bundle bundle = testing::CrashBundle(name, version);
     std::string snapshot = testing::CrashSnapshot(name, version);
-    absl::StatusOr<VersionRecord> committed = (*store)->CommitDeploy(
-        {.tenant = "crash", .name = name, .bundle = bundle, .config = config,
-         .runtime_fingerprint = testing::kCrashFingerprint, .snapshot = snapshot});
+    absl::StatusOr<VersionRecord> committed =
+        (*store)->CommitDeploy({.tenant = "crash",
+                                .name = name,
+                                .bundle = bundle,
+                                .config = config,
+                                .runtime_fingerprint = testing::kCrashFingerprint,
+                                .snapshot = snapshot});
     if (!committed.ok()) return Fail(committed.status());
     if (committed->version != version) {
-      return Fail(absl::InternalError(absl::StrCat("expected version ", version, ", got ",
-                                                   committed->version)));
+      return Fail(absl::InternalError(
+          absl::StrCat("expected version ", version, ", got ", committed->version)));
     }
     std::string line = absl::StrCat(name, " ", version, "\n");
     if (write(STDOUT_FILENO, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
