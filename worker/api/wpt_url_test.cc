@@ -56,7 +56,7 @@ TEST(WptUrlTest, EveryCasePassesButTheKnownFailures) {
   Limits limits;
   limits.cpu = absl::Seconds(20);
   limits.wall = absl::Seconds(60);
-  InvocationOutcome outcome = testing::RunFetch(bundle, limits);
+  InvocationOutcome outcome = testing::RunFetch(bundle, {.limits = limits});
   ASSERT_EQ(outcome.status, InvocationOutcome::Status::kOk) << outcome.error;
   nlohmann::json report = nlohmann::json::parse(outcome.http.body);
   std::set<std::string> seen;

@@ -31,6 +31,13 @@ intptr_t Lookup(const char* mangled) {
 
 }  // namespace
 
+void NotifyForegroundTask(v8::Isolate* isolate, double delay_seconds) {
+  IsolateState* state = isolate == nullptr ? nullptr : StateOf(isolate);
+  if (state == nullptr) return;
+  absl::MutexLock lock(&state->waker_mu);
+  if (state->waker) state->waker(delay_seconds);
+}
+
 std::atomic<int>& LiveIsolates() {
   static std::atomic<int> count{0};
   return count;
