@@ -185,6 +185,15 @@ void NativeCall::ReturnBytes(absl::string_view bytes) {
   info_.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, bytes.size()));
 }
 
+void NativeCall::ReturnStringAndNumbers(absl::string_view utf8, absl::Span<const double> numbers) {
+  v8::Isolate* isolate = info_.GetIsolate();
+  std::vector<v8::Local<v8::Value>> elements;
+  elements.reserve(numbers.size() + 1);
+  elements.push_back(internal::Str(isolate, utf8));
+  for (double number : numbers) elements.push_back(v8::Number::New(isolate, number));
+  info_.GetReturnValue().Set(v8::Array::New(isolate, elements.data(), elements.size()));
+}
+
 void NativeCall::ThrowError(absl::string_view message) {
   v8::Isolate* isolate = info_.GetIsolate();
   isolate->ThrowException(v8::Exception::Error(internal::Str(isolate, message)));

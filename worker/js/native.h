@@ -60,6 +60,8 @@ class NativeCall {
   void ReturnString(absl::string_view utf8);
   // Returns a new Uint8Array holding a copy of `bytes`.
   void ReturnBytes(absl::string_view bytes);
+  // Returns the array [utf8, numbers...].
+  void ReturnStringAndNumbers(absl::string_view utf8, absl::Span<const double> numbers);
   void ThrowError(absl::string_view message);
   void ThrowTypeError(absl::string_view message);
   void ThrowRangeError(absl::string_view message);

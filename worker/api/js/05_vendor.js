@@ -1,9 +1,8 @@
 // Kiln runtime: globals from the npm implementations bundled in `vendor`
-// (worker/api/vendor/entry.js): URL, URLSearchParams, Web Streams,
-// TextEncoder/TextDecoder and their streams.
+// (worker/api/vendor/entry.js): Web Streams, TextEncoder/TextDecoder and their
+// streams.
 
 for (const name of [
-  'URL', 'URLSearchParams',
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
   'ReadableStreamDefaultController', 'ReadableByteStreamController', 'ReadableStreamBYOBRequest',
   'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',

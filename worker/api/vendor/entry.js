@@ -1,9 +1,9 @@
 // The npm implementations the Kiln runtime is built on, bundled by esbuild
 // (//worker/api:vendor_js) into one script that defines `vendor`:
-//   whatwg-url            URL, URLSearchParams (the WHATWG reference implementation);
-//                         its IDNA step (tr46) is replaced by ICU through natives
-//                         (tr46_icu.js), so no Unicode mapping table lives in
-//                         every isolate's heap
+//   whatwg-url            application/x-www-form-urlencoded parsing and
+//                         serializing for URLSearchParams (the WHATWG reference
+//                         implementation's); URL parsing itself is native (ada,
+//                         worker/api/url_natives.cc)
 //   web-streams-polyfill  ReadableStream, WritableStream, TransformStream, ...
 //                         (spec-following, tested against the WPT streams suite)
 //   @exodus/bytes         TextEncoder/TextDecoder (+ streams) with the WHATWG
@@ -11,18 +11,19 @@
 //   @remix-run/multipart-parser  multipart/form-data parsing for formData()
 // Versions are pinned in ops/js/package-lock.json.
 const encoding = require('@exodus/bytes/encoding-lite.js');
-// whatwg-url creates a TextEncoder and a TextDecoder when it loads.
+// whatwg-url's encoding helpers create a TextEncoder and a TextDecoder when
+// they load.
 for (const name of ['TextEncoder', 'TextDecoder']) {
   Object.defineProperty(globalThis, name, { value: encoding[name], writable: true, configurable: true });
 }
-const { URL, URLSearchParams } = require('whatwg-url');
+const urlencoded = require('whatwg-url/lib/urlencoded.js');
 const streams = require('web-streams-polyfill');
 const base64 = require('@exodus/bytes/base64.js');
 const multipart = require('@remix-run/multipart-parser');
 
 module.exports = {
-  URL,
-  URLSearchParams,
+  parseUrlencodedString: urlencoded.parseUrlencodedString,
+  serializeUrlencoded: urlencoded.serializeUrlencoded,
   ReadableStream: streams.ReadableStream,
   ReadableStreamDefaultReader: streams.ReadableStreamDefaultReader,
   ReadableStreamBYOBReader: streams.ReadableStreamBYOBReader,
