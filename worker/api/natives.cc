@@ -12,12 +12,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "worker/api/crypto_natives.h"
+#include "worker/api/runtime_sources.h"
 #include "worker/api/url_natives.h"
 #include "worker/js/v8_process.h"
 
 namespace kiln::worker::api {
-
-extern const char kRuntimeJs[];  // generated from worker/api/js/*.js
 
 namespace {
 
@@ -147,6 +146,7 @@ const js::RuntimeSpec& KilnRuntime() {
           {"isValidUtf8", IsValidUtf8},
           {"decodeBase64", DecodeBase64},
       },
+      LazyModules(),
   }));
   return *spec;
 }

@@ -77,13 +77,24 @@ struct NativeBinding {
   NativeFunction function;
 };
 
-// What a function's isolates are built on: the runtime script and its natives.
-// `source` is a classic script evaluating to `function (natives) { ...; return
-// internals; }`; `natives` become the properties of its argument. The snapshot
-// fingerprint covers both, so a change to either refuses old snapshots.
+// A part of the runtime compiled on first use in each isolate (through
+// `natives.loadModule(name)`), so code few functions need does not weigh on
+// every boot. `source` is a classic script evaluating to
+// `function (natives, shared) { ...; return exports; }`.
+struct LazyModule {
+  const char* name;
+  const char* source;
+};
+
+// What a function's isolates are built on: the runtime script, its natives
+// and its lazily loaded modules. `source` is a classic script evaluating to
+// `function (natives) { ...; return internals; }`; `natives` become the
+// properties of its argument. The snapshot fingerprint covers all of it, so a
+// change refuses old snapshots.
 struct RuntimeSpec {
   std::string source;
   std::vector<NativeBinding> natives;
+  std::vector<LazyModule> lazy_modules;
 };
 
 }  // namespace kiln::worker::js

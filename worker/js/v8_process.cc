@@ -159,6 +159,9 @@ std::string RuntimeFingerprint(const RuntimeSpec& spec) {
   for (const internal::CoreNative& native : internal::CoreNatives()) {
     absl::StrAppend(&material, "\ncore=", native.name);
   }
+  for (const LazyModule& module : spec.lazy_modules) {
+    absl::StrAppend(&material, "\nmodule=", module.name, "\n", module.source);
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
   EVP_Digest(material.data(), material.size(), digest, &digest_length, EVP_sha256(), nullptr);
