@@ -249,6 +249,15 @@ void InvocationRunner::StartDeadline(absl::Duration after) {
 }
 
 void InvocationRunner::OnDeadline() {
+  // libuv measures timers from its cached loop time, which can lag the real
+  // clock: a timer may fire a little before deadline_. Wait out the rest.
+  if (const absl::Duration early = deadline_ - absl::Now(); early > absl::ZeroDuration()) {
+    uv_timer_start(
+        deadline_timer_,
+        [](uv_timer_t* timer) { static_cast<TimerData*>(timer->data)->runner->OnDeadline(); },
+        static_cast<uint64_t>(absl::ToInt64Milliseconds(early)) + 1, 0);
+    return;
+  }
   // Awaiting past the phase's wall budget (running past it is the
   // watchdog's job). The isolate still holds the pending work: condemn it.
   lease_.isolate->Terminate(Breach::kWall);
