@@ -144,7 +144,7 @@ std::string KilnFetch(js::JsIsolate& isolate) {
 // (booting the raw blob after a Kiln one crashed in the string-table
 // deserializer), so the peer runs apart, with the same flags and seed.
 struct RawFigures {
-  double boot_p50, boot_p99, warm_p50, warm_p99, rss_per_isolate;
+  double boot_p50, boot_p99, warm_p50, warm_p99, rss_per_isolate, snapshot_bytes;
 };
 
 RawFigures MeasureRawInChild(int boots, int warm_calls, int idle_isolates) {
@@ -178,7 +178,8 @@ RawFigures MeasureRawInChild(int boots, int warm_calls, int idle_isolates) {
       RawCall(idle.back());
     }
     RawFigures figures{Percentile(boot, .5), Percentile(boot, .99), Percentile(warm, .5),
-                       Percentile(warm, .99), static_cast<double>(RssBytes() - before) / idle_isolates};
+                       Percentile(warm, .99), static_cast<double>(RssBytes() - before) / idle_isolates,
+                       static_cast<double>(raw_snapshot.blob.raw_size)};
     if (write(fds[1], &figures, sizeof(figures)) != sizeof(figures)) _exit(1);
     _exit(0);
   }
@@ -211,7 +212,8 @@ int main(int argc, char** argv) {
   }
   std::shared_ptr<const js::Snapshot> snapshot =
       *js::Snapshot::Parse(built->blob, js::RuntimeFingerprint(spec));
-  std::printf("kiln snapshot: %zu KiB\n\n", snapshot->blob().size() >> 10);
+  std::printf("snapshot size: kiln %zu KiB, raw V8 %.0f KiB\n\n", snapshot->blob().size() >> 10,
+              raw.snapshot_bytes / 1024);
 
   // 1. Boot to first response.
   std::vector<double> kiln_boot;
