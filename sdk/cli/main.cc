@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
   invoke_cmd->add_option("--header,-H", invoke.headers, "request header NAME:VALUE (repeatable)")
       ->allow_extra_args(false);
   CLI::Option* data = invoke_cmd->add_option(
-      "--data,-d", invoke.data, "request body: text, @FILE, or @- for stdin");
+      "--data,-d", invoke.data, "request body: text, @FILE, or @- for stdin (the last one counts)");
+  data->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
   CLI::App* list = app.add_subcommand("list", "List the tenant's functions");
 
