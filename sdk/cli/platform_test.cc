@@ -51,7 +51,7 @@ class PlatformTest : public ::testing::Test {
 TEST_F(PlatformTest, UpRunsTheSchedulerWithItsFlagsAndStopsCleanlyOnCtrlC) {
   std::unique_ptr<KilnProcess> up = KilnProcess::Start(
       {"up", "--api", "127.0.0.1:0", "--http", "127.0.0.1:8181", "--workers", "3"}, options_);
-  ASSERT_TRUE(up->WaitFor("kiln: Kiln is up.", absl::Seconds(20))) << up->out() << up->err();
+  ASSERT_TRUE(up->WaitFor("Ctrl-C stops Kiln.\n", absl::Seconds(20))) << up->out() << up->err();
   EXPECT_THAT(up->out(), HasSubstr("kiln-scheduler: api listening on 127.0.0.1:"));
   EXPECT_THAT(up->out(), HasSubstr("functions answer at http://NAME.default.localhost:8181/"));
   EXPECT_THAT(up->out(), HasSubstr("the default tenant's token is in .kiln/default.token"));
@@ -76,7 +76,7 @@ TEST_F(PlatformTest, UpPassesSigtermOnAndExitsWithTheSchedulersStatus) {
   options_.env["FAKE_SCHEDULER_EXIT_STATUS"] = "7";
   std::unique_ptr<KilnProcess> up =
       KilnProcess::Start({"up", "--api", "127.0.0.1:0", "--data-dir", "state"}, options_);
-  ASSERT_TRUE(up->WaitFor("kiln: Kiln is up.", absl::Seconds(20))) << up->err();
+  ASSERT_TRUE(up->WaitFor("Ctrl-C stops Kiln.\n", absl::Seconds(20))) << up->err();
   EXPECT_THAT(up->out(), HasSubstr("--data-dir state"));  // the hint keeps a non-default dir
   up->Signal(SIGTERM);
   RunResult result = up->Finish();
