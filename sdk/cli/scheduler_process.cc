@@ -130,11 +130,13 @@ void SchedulerProcess::ReadLines(int fd) {
   char buffer[4096];
   auto emit = [&](std::string line) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // The line is passed on before it counts, so output about being ready
+    // never comes before the scheduler's own announcement.
+    if (on_line_) on_line_(line);
     if (std::optional<std::string> address = ParseListeningLine(line)) {
       absl::MutexLock lock(&mu_);
       if (!listening_.has_value()) listening_ = *address;
     }
-    if (on_line_) on_line_(line);
   };
   while (true) {
     pollfd entry{fd, POLLIN, 0};

@@ -42,8 +42,13 @@ std::string TestDir() {
 }
 
 void WriteFile(const std::string& path, const std::string& content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << content;
+  // Written beside it under a dot-name (which kiln skips), then renamed, so a
+  // polling `kiln dev` never sees a half-written file.
+  const fs::path target(path);
+  fs::create_directories(target.parent_path());
+  const fs::path temp = target.parent_path() / ("." + target.filename().string() + ".tmp");
+  std::ofstream(temp, std::ios::binary) << content;
+  fs::rename(temp, target);
 }
 
 int ClosedPort() {

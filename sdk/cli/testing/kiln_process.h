@@ -68,7 +68,7 @@ RunResult RunKiln(const std::vector<std::string>& args, const RunOptions& option
 // A fresh temp folder for one test: $TEST_TMPDIR/<test name>.
 std::string TestDir();
 
-// Writes `content` to `path`, creating folders.
+// Writes `content` to `path` atomically (temp file + rename), creating folders.
 void WriteFile(const std::string& path, const std::string& content);
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
