@@ -453,6 +453,29 @@ TEST_F(CliTest, ListVersionsRollbackAndDelete) {
   EXPECT_THAT(result.err, HasSubstr("No functions in tenant \"default\" yet"));
 }
 
+TEST_F(CliTest, DeleteAsksOnATerminal) {
+  DeployHello();
+  RunOptions tty;
+  tty.stdin_tty = true;
+  tty.stdin_data = "n\n";
+  RunResult result = Kiln({"delete", "hello"}, tty);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("Delete hello and all its versions? This cannot be undone. [y/N] "));
+  EXPECT_THAT(result.err, HasSubstr("kiln: hello was not deleted — answer y to delete, or pass --yes"));
+  EXPECT_EQ(Kiln({"versions", "hello"}).exit_code, 0);  // still there
+
+  tty.stdin_data = "y\n";
+  result = Kiln({"delete", "hello"}, tty);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "Deleted hello.\n");
+
+  DeployHello();
+  tty.stdin_data = "";
+  result = Kiln({"delete", "hello", "--yes"}, tty);  // --yes: no question
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.err, Not(HasSubstr("[y/N]")));
+}
+
 TEST_F(CliTest, UsageErrorsAreExit2) {
   struct Case {
     std::vector<std::string> args;

@@ -140,7 +140,18 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
       failure.hint = "is --api pointing at kiln-scheduler's API port, and is it as new as kiln?";
       break;
     case absl::StatusCode::kResourceExhausted:
-      failure.hint = "a quota or limit was reached; free some capacity or ask for a higher quota";
+      if (absl::StrContains(status.message(), "larger than max")) {
+        // gRPC's own message-size cap, not a Kiln quota.
+        failure.hint = "the API refused a message this large; bundles up to 10 MiB must be "
+                       "accepted, so the scheduler's gRPC receive limit is too low (a Kiln bug)";
+      } else {
+        failure.hint = "a quota or limit was reached; free some capacity or ask for a higher quota";
+      }
+      break;
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      failure.hint = "this is likely a Kiln bug; kiln-scheduler's output says more";
       break;
     default:
       break;

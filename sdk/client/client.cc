@@ -33,6 +33,12 @@ bool IsUnreachable(const absl::Status& status) {
          status.GetPayload(kUnreachablePayload).has_value();
 }
 
+absl::Status UnreachableError(absl::string_view message) {
+  absl::Status status = absl::UnavailableError(message);
+  status.SetPayload(kUnreachablePayload, absl::Cord("1"));
+  return status;
+}
+
 LogStream::LogStream(const Client* client, absl::Duration timeout)
     : client_(client), timeout_(timeout) {}
 
@@ -99,10 +105,8 @@ absl::Status Client::FromGrpc(const grpc::Status& status, absl::Duration timeout
   if (code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
     grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/false);
     if (state != GRPC_CHANNEL_READY) {
-      absl::Status unreachable = absl::UnavailableError(
+      return UnreachableError(
           absl::StrCat("cannot reach the Kiln API at ", options_.api, " (", message, ")"));
-      unreachable.SetPayload(kUnreachablePayload, absl::Cord("1"));
-      return unreachable;
     }
   }
   if (code == grpc::StatusCode::DEADLINE_EXCEEDED && timeout > absl::ZeroDuration()) {

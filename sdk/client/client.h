@@ -56,6 +56,9 @@ struct HttpCall {
 // marker payload. The CLI maps it to exit code 3.
 bool IsUnreachable(const absl::Status& status);
 
+// The status IsUnreachable recognizes, with `message`.
+absl::Status UnreachableError(absl::string_view message);
+
 // A server-streamed TailLogs call. Owned by the caller; Next() from one
 // thread, Cancel() from any.
 class LogStream {

@@ -82,9 +82,25 @@ std::unique_ptr<KilnProcess> KilnProcess::Start(const std::vector<std::string>& 
 
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) return nullptr;
+  std::string tty_name;
+  if (options.stdin_tty) {
+    // A pseudo-terminal for stdin: the child reads the slave side, the data
+    // is written to the master (the pipe's write end is swapped for it).
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return nullptr;
+    tty_name = ptsname(master);
+    close(in[1]);
+    in[1] = master;
+  }
   pid_t pid = fork();
   if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
+    if (!tty_name.empty()) {
+      int slave = open(tty_name.c_str(), O_RDWR | O_NOCTTY);
+      if (slave < 0) _exit(125);
+      dup2(slave, STDIN_FILENO);
+    } else {
+      dup2(in[0], STDIN_FILENO);
+    }
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
     if (chdir(cwd.c_str()) != 0) _exit(126);
@@ -95,13 +111,15 @@ std::unique_ptr<KilnProcess> KilnProcess::Start(const std::vector<std::string>& 
   close(out[1]);
   close(err[1]);
   // Write stdin from a thread of its own so a large input cannot block us.
-  std::thread([fd = in[1], data = options.stdin_data] {
+  std::thread([fd = in[1], data = options.stdin_data, tty = options.stdin_tty] {
     size_t done = 0;
     while (done < data.size()) {
       ssize_t n = write(fd, data.data() + done, data.size() - done);
       if (n <= 0) break;
       done += static_cast<size_t>(n);
     }
+    // A terminal's master stays open until the child has read its line.
+    if (tty) absl::SleepFor(absl::Seconds(2));
     close(fd);
   }).detach();
   std::unique_ptr<KilnProcess> process(new KilnProcess());

@@ -1,6 +1,6 @@
 // Running the built `kiln` binary from CLI tests: a clean environment (no
-// KILN_* from the caller, TZ=UTC), a working directory, stdin from a pipe (so
-// it is never a terminal), and stdout/stderr captured.
+// KILN_* from the caller, TZ=UTC), a working directory, stdin from a pipe
+// (never a terminal, unless asked for), and stdout/stderr captured.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +27,7 @@ struct RunOptions {
   std::string cwd;                            // "" : the test's temp dir
   std::map<std::string, std::string> env;     // added to PATH, HOME, TZ=UTC
   std::string stdin_data;
+  bool stdin_tty = false;  // stdin is a pseudo-terminal (stdin_data is typed into it)
 };
 
 struct RunResult {
