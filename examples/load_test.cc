@@ -1,10 +1,10 @@
 // Every example deploys as written: its kiln.toml parses, its files are
 // collected, and the client-side checks pass; the config it declares arrives
 // in the DeployRequest.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "sdk/client/function_loader.h"
 

@@ -2,14 +2,13 @@
 // and which exit code they get for each outcome — deploys (human and --json),
 // build errors with the source line and caret, bad kiln.toml, no server, bad
 // token, unknown functions, invoke results, logs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
-#include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -77,9 +76,10 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, DeployPrintsVersionUrlAndTimeTaken) {
   RunResult result = Kiln({"deploy", "hello"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_THAT(result.out, ::testing::MatchesRegex(
-                              "Deployed hello version 1 in [0-9]+\\.[0-9][0-9] s \\(build 12 ms; "
-                              "1 file, [0-9]+ bytes\\)\n  http://hello\\.default\\.localhost:8080/\n"));
+  EXPECT_THAT(result.out,
+              ::testing::MatchesRegex(
+                  "Deployed hello version 1 in [0-9]+\\.[0-9][0-9] s \\(build 12 ms; "
+                  "1 file, [0-9]+ bytes\\)\n  http://hello\\.default\\.localhost:8080/\n"));
   EXPECT_EQ(result.err, "");
   ASSERT_EQ(service_.deploys().size(), 1u);
   const kiln::v1::DeployRequest sent = service_.deploys()[0];
@@ -182,8 +182,11 @@ TEST_F(CliTest, NoServerIsExit3WithTheHint) {
   RunOptions options;
   options.env["KILN_API"] = address;
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"list"}, {"deploy", "hello"}, {"invoke", "hello"},
-                                             {"logs", "hello"}, {"versions", "hello"}}) {
+       std::vector<std::vector<std::string>>{{"list"},
+                                             {"deploy", "hello"},
+                                             {"invoke", "hello"},
+                                             {"logs", "hello"},
+                                             {"versions", "hello"}}) {
     RunResult result = Kiln(args, options);
     EXPECT_EQ(result.exit_code, 3) << args[0] << ": " << result.err;
     EXPECT_EQ(result.err, absl::StrCat("kiln: cannot reach the Kiln API at ", address,
@@ -250,7 +253,9 @@ TEST_F(CliTest, NoTokenAtAllIsExit4SayingWhereToGetOne) {
   options.env["KILN_API"] = server_->address();
   RunResult result = RunKiln({"list"}, options);
   EXPECT_EQ(result.exit_code, 4);
-  EXPECT_THAT(result.err, HasSubstr("kiln: no API token: none was given and .kiln/default.token does not exist"));
+  EXPECT_THAT(
+      result.err,
+      HasSubstr("kiln: no API token: none was given and .kiln/default.token does not exist"));
   EXPECT_THAT(result.err, HasSubstr("pass --token / set KILN_TOKEN"));
 }
 
@@ -264,14 +269,18 @@ TEST_F(CliTest, AnotherTenantsTokenIsExit4) {
 }
 
 TEST_F(CliTest, UnknownFunctionIsExit1WithAHint) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"invoke", "nope"}, {"versions", "nope"}, {"rollback", "nope"},
-           {"delete", "nope", "--yes"}, {"logs", "nope"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"invoke", "nope"},
+                                             {"versions", "nope"},
+                                             {"rollback", "nope"},
+                                             {"delete", "nope", "--yes"},
+                                             {"logs", "nope"}}) {
     RunResult result = Kiln(args);
     EXPECT_EQ(result.exit_code, 1) << args[0];
-    EXPECT_EQ(result.err,
-              "kiln: no function \"nope\" in tenant \"default\" (function \"nope\" not found) — see "
-              "`kiln list` for what is deployed, or deploy it with `kiln deploy PATH`\n")
+    EXPECT_EQ(
+        result.err,
+        "kiln: no function \"nope\" in tenant \"default\" (function \"nope\" not found) — see "
+        "`kiln list` for what is deployed, or deploy it with `kiln deploy PATH`\n")
         << args[0];
   }
   RunResult result = Kiln({"invoke", "nope", "--json"});
@@ -282,8 +291,8 @@ TEST_F(CliTest, UnknownFunctionIsExit1WithAHint) {
 TEST_F(CliTest, InvokePrintsStatusHeadersAndBodyAndExits0For2xx) {
   DeployHello();
   WriteFile(dir_ + "/body.txt", "from a file");
-  RunResult result = Kiln({"invoke", "hello", "--path", "/items?x=1", "-H", "x-trace: abc",
-                           "--data", "@body.txt"});
+  RunResult result = Kiln(
+      {"invoke", "hello", "--path", "/items?x=1", "-H", "x-trace: abc", "--data", "@body.txt"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   std::vector<std::string> lines = absl::StrSplit(result.out, '\n');
   ASSERT_GE(lines.size(), 4u);
@@ -332,8 +341,9 @@ TEST_F(CliTest, InvokeLimitAndExceptionFailuresAreClear) {
   RunResult result = Kiln({"invoke", "hello", "--path", "/cpu"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.out, "");
-  EXPECT_THAT(result.err, HasSubstr("kiln: hello exceeded its CPU time limit (cpu limit exceeded) — "
-                                    "raise [limits] cpu_ms in kiln.toml"));
+  EXPECT_THAT(result.err,
+              HasSubstr("kiln: hello exceeded its CPU time limit (cpu limit exceeded) — "
+                        "raise [limits] cpu_ms in kiln.toml"));
   EXPECT_THAT(result.err, HasSubstr("request req-1"));
 
   result = Kiln({"invoke", "hello", "--path", "/throw"});
@@ -430,8 +440,9 @@ TEST_F(CliTest, ListVersionsRollbackAndDelete) {
 
   result = Kiln({"rollback", "hello"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.out,
-            "Rolled hello back: version 1 is active (was 2)\n  http://hello.default.localhost:8080/\n");
+  EXPECT_EQ(
+      result.out,
+      "Rolled hello back: version 1 is active (was 2)\n  http://hello.default.localhost:8080/\n");
   result = Kiln({"rollback", "hello"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("cannot roll hello back: \"hello\" has no version before 1 — "
@@ -460,8 +471,10 @@ TEST_F(CliTest, DeleteAsksOnATerminal) {
   tty.stdin_data = "n\n";
   RunResult result = Kiln({"delete", "hello"}, tty);
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(result.err, HasSubstr("Delete hello and all its versions? This cannot be undone. [y/N] "));
-  EXPECT_THAT(result.err, HasSubstr("kiln: hello was not deleted — answer y to delete, or pass --yes"));
+  EXPECT_THAT(result.err,
+              HasSubstr("Delete hello and all its versions? This cannot be undone. [y/N] "));
+  EXPECT_THAT(result.err,
+              HasSubstr("kiln: hello was not deleted — answer y to delete, or pass --yes"));
   EXPECT_EQ(Kiln({"versions", "hello"}).exit_code, 0);  // still there
 
   tty.stdin_data = "y\n";
@@ -508,8 +521,8 @@ TEST_F(CliTest, HelpListsCommandsAndExitCodes) {
                            "4  authentication failed", "KILN_API", "KILN_TOKEN"}) {
     EXPECT_THAT(result.out, HasSubstr(part));
   }
-  for (const char* command : {"up", "deploy", "invoke", "list", "versions", "rollback", "delete",
-                              "logs", "dev"}) {
+  for (const char* command :
+       {"up", "deploy", "invoke", "list", "versions", "rollback", "delete", "logs", "dev"}) {
     result = Kiln({command, "--help"});
     EXPECT_EQ(result.exit_code, 0) << command;
     EXPECT_THAT(result.out, HasSubstr(absl::StrCat("Usage: kiln ", command))) << command;

@@ -44,29 +44,52 @@ ClientOptions ClientOptionsFor(const GlobalOptions& global) {
 
 const char* ReasonPhrase(uint32_t status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -116,11 +139,13 @@ Failure DescribeInvocationError(const kiln::v1::InvocationError& error, const st
       break;
     case kiln::v1::InvocationError::CPU_LIMIT:
       failure.message = absl::StrCat(name, " exceeded its CPU time limit", said);
-      failure.hint = "raise [limits] cpu_ms in kiln.toml (at most 30000), or do less work per request";
+      failure.hint =
+          "raise [limits] cpu_ms in kiln.toml (at most 30000), or do less work per request";
       break;
     case kiln::v1::InvocationError::WALL_LIMIT:
       failure.message = absl::StrCat(name, " exceeded its wall-time limit", said);
-      failure.hint = "raise [limits] wall_ms in kiln.toml, or make sure every promise it awaits settles";
+      failure.hint =
+          "raise [limits] wall_ms in kiln.toml, or make sure every promise it awaits settles";
       break;
     case kiln::v1::InvocationError::MEMORY_LIMIT:
       failure.message = absl::StrCat(name, " exceeded its memory limit", said);
@@ -133,7 +158,8 @@ Failure DescribeInvocationError(const kiln::v1::InvocationError& error, const st
     case kiln::v1::InvocationError::NO_HANDLER:
       failure.message = absl::StrCat(name, " has no handler for this event", said);
       failure.hint =
-          "export one from the main module: export default { async fetch(request, env, ctx) { ... } }";
+          "export one from the main module: export default { async fetch(request, env, ctx) { ... "
+          "} }";
       break;
     case kiln::v1::InvocationError::NOT_FOUND:
       failure.message = absl::StrCat("no such function or version", said);
@@ -286,9 +312,10 @@ int DeployLoaded(Session& session, const DeployOptions& options,
   };
   if (!request.ok()) {
     Failure failure;
-    failure.exit_code = request.status().code() == absl::StatusCode::kNotFound ? kExitUsage
-                                                                               : kExitFailed;
-    failure.code = request.status().code() == absl::StatusCode::kNotFound ? "USAGE" : "BAD_FUNCTION";
+    failure.exit_code =
+        request.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailed;
+    failure.code =
+        request.status().code() == absl::StatusCode::kNotFound ? "USAGE" : "BAD_FUNCTION";
     failure.message = std::string(request.status().message());
     return fail(failure);
   }
@@ -312,8 +339,8 @@ int DeployLoaded(Session& session, const DeployOptions& options,
       fs::path root = fs::is_directory(options.path) ? fs::path(options.path)
                                                      : fs::path(options.path).parent_path();
       std::string local = (root / where->file).lexically_normal().string();
-      std::string position =
-          where->column > 0 ? absl::StrCat(where->line, ":", where->column) : absl::StrCat(where->line);
+      std::string position = where->column > 0 ? absl::StrCat(where->line, ":", where->column)
+                                               : absl::StrCat(where->line);
       failure.code = "BUILD_FAILED";
       failure.message = absl::StrCat("deploy of \"", name, "\" failed: its code did not build");
       failure.detail = absl::StrCat(local, ":", position, ": ", where->message, "\n",
@@ -327,7 +354,8 @@ int DeployLoaded(Session& session, const DeployOptions& options,
       failure.fields["server_message"] = std::string(deployed.status().message());
     } else if (failure.exit_code == kExitFailed) {
       failure.message = absl::StrCat("deploy of \"", name, "\" failed: ", failure.message);
-      if (failure.hint.empty()) failure.hint = "nothing changed on the server; fix it and deploy again";
+      if (failure.hint.empty())
+        failure.hint = "nothing changed on the server; fix it and deploy again";
     }
     failure.fields["name"] = name;
     return fail(failure);
@@ -387,7 +415,8 @@ int RunInvoke(const GlobalOptions& global, const InvokeOptions& options) {
     if (absl::StartsWith(options.data, "@")) {
       const std::string file = options.data.substr(1);
       if (file == "-") {
-        call.body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        call.body.assign(std::istreambuf_iterator<char>(std::cin),
+                         std::istreambuf_iterator<char>());
       } else {
         std::ifstream in(file, std::ios::binary);
         if (!in) {
@@ -413,10 +442,10 @@ int RunInvoke(const GlobalOptions& global, const InvokeOptions& options) {
   if (!response.ok()) return out.Fail(DescribeStatus(response.status(), session->context));
 
   const kiln::v1::InvocationResult& result = response->result();
-  const std::string meta = absl::StrFormat(
-      "(version %d, %s, cpu %.1f ms, wall %.1f ms, request %s)", response->version(),
-      result.cold() ? "cold" : "warm", result.cpu_us() / 1000.0, result.wall_us() / 1000.0,
-      response->request_id());
+  const std::string meta =
+      absl::StrFormat("(version %d, %s, cpu %.1f ms, wall %.1f ms, request %s)",
+                      response->version(), result.cold() ? "cold" : "warm",
+                      result.cpu_us() / 1000.0, result.wall_us() / 1000.0, response->request_id());
   nlohmann::json json = {{"request_id", response->request_id()},
                          {"version", response->version()},
                          {"cold", result.cold()},
@@ -460,9 +489,11 @@ int RunInvoke(const GlobalOptions& global, const InvokeOptions& options) {
     return exit_code;
   }
   std::string head = absl::StrCat("HTTP ", http.status());
-  if (const char* reason = ReasonPhrase(http.status()); *reason) absl::StrAppend(&head, " ", reason);
+  if (const char* reason = ReasonPhrase(http.status()); *reason)
+    absl::StrAppend(&head, " ", reason);
   out.Line(head);
-  for (const auto& header : http.headers()) out.Line(absl::StrCat(header.name(), ": ", header.value()));
+  for (const auto& header : http.headers())
+    out.Line(absl::StrCat(header.name(), ": ", header.value()));
   out.Line("");
   out.Raw(http.body());
   if (!http.body().empty() && http.body().back() != '\n' && isatty(STDOUT_FILENO)) out.Raw("\n");
@@ -492,10 +523,10 @@ int RunList(const GlobalOptions& global) {
   }
   std::vector<std::vector<std::string>> rows = {{"NAME", "VERSION", "DEPLOYED", "URL"}};
   for (const auto& function : *functions) {
-    rows.push_back({function.name(), absl::StrCat(function.active_version()),
-                    function.active().created_ms() > 0 ? FormatTime(function.active().created_ms())
-                                                       : "-",
-                    function.url()});
+    rows.push_back(
+        {function.name(), absl::StrCat(function.active_version()),
+         function.active().created_ms() > 0 ? FormatTime(function.active().created_ms()) : "-",
+         function.url()});
   }
   out.Raw(Table(rows));
   return kExitOk;
@@ -640,10 +671,10 @@ int RunLogs(const GlobalOptions& global, const LogsOptions& options) {
   }
   active = nullptr;
   if (count == 0 && !options.follow) {
-    out.Note(options.name.empty()
-                 ? "No log entries yet."
-                 : absl::StrCat("No log entries for ", options.name,
-                                " yet — invoke it (`kiln invoke ", options.name, "`) and look again."));
+    out.Note(options.name.empty() ? "No log entries yet."
+                                  : absl::StrCat("No log entries for ", options.name,
+                                                 " yet — invoke it (`kiln invoke ", options.name,
+                                                 "`) and look again."));
   }
   return kExitOk;
 }

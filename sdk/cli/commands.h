@@ -19,11 +19,11 @@ namespace kiln::sdk::cli {
 
 // Options every command takes.
 struct GlobalOptions {
-  std::string api;         // --api; "" : KILN_API, <data_dir>/api.addr, default
-  std::string token;       // --token; "" : KILN_TOKEN, <data_dir>/default.token
-  std::string data_dir;    // --data-dir / KILN_DATA_DIR
-  bool json = false;       // --json
-  double timeout_s = 0;    // --timeout; 0 keeps the client's defaults
+  std::string api;       // --api; "" : KILN_API, <data_dir>/api.addr, default
+  std::string token;     // --token; "" : KILN_TOKEN, <data_dir>/default.token
+  std::string data_dir;  // --data-dir / KILN_DATA_DIR
+  bool json = false;     // --json
+  double timeout_s = 0;  // --timeout; 0 keeps the client's defaults
 };
 
 // A connected client and what error messages need to know about it.
@@ -46,7 +46,7 @@ struct DeployOptions {
 
 struct InvokeOptions {
   std::string name;
-  std::string method;                // "" : GET, or POST with --data
+  std::string method;  // "" : GET, or POST with --data
   std::string path = "/";
   std::vector<std::string> headers;  // "K:V"
   std::string data;                  // "@file", "@-" (stdin) or the body itself

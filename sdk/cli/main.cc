@@ -4,12 +4,11 @@
 //
 // CLI11 reports parse errors by throwing; they are caught right at the parse
 // call and become exit code 2. No other code here throws or catches.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "sdk/cli/commands.h"
@@ -46,8 +45,9 @@ void AddPlatformOptions(CLI::App* command, PlatformOptions& options) {
   command->add_option("--workers", options.workers, "worker processes to run")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  command->add_option("--base-domain", options.base_domain,
-                      "functions answer at http://NAME.TENANT.BASE-DOMAIN:PORT/")
+  command
+      ->add_option("--base-domain", options.base_domain,
+                   "functions answer at http://NAME.TENANT.BASE-DOMAIN:PORT/")
       ->capture_default_str();
   command->add_option("--scheduler-binary", options.scheduler_binary,
                       "the kiln-scheduler to run (default: $KILN_SCHEDULER_BINARY, next to kiln, "
@@ -107,14 +107,16 @@ int main(int argc, char** argv) {
   CLI::App* deploy_cmd = app.add_subcommand(
       "deploy", "Deploy a function: a .js/.mjs file, or a folder with kiln.toml");
   deploy_cmd->add_option("path", deploy.path, "file or folder")->required();
-  deploy_cmd->add_option("--name", deploy.name, "function name (default: kiln.toml's name, the "
-                                                "folder's or the file's name)");
+  deploy_cmd->add_option("--name", deploy.name,
+                         "function name (default: kiln.toml's name, the "
+                         "folder's or the file's name)");
 
   InvokeOptions invoke;
   CLI::App* invoke_cmd = app.add_subcommand(
       "invoke", "Send an HTTP request to a function and print the response; exit 0 only for 2xx");
   invoke_cmd->add_option("name", invoke.name, "function name")->required();
-  invoke_cmd->add_option("--method,-X", invoke.method, "HTTP method (default: GET, POST with --data)");
+  invoke_cmd->add_option("--method,-X", invoke.method,
+                         "HTTP method (default: GET, POST with --data)");
   invoke_cmd->add_option("--path,-p", invoke.path, "path and query, e.g. /items?limit=5")
       ->capture_default_str();
   invoke_cmd->add_option("--header,-H", invoke.headers, "request header NAME:VALUE (repeatable)")
@@ -131,10 +133,12 @@ int main(int argc, char** argv) {
 
   std::string rollback_name;
   uint64_t rollback_to = 0;
-  CLI::App* rollback = app.add_subcommand(
-      "rollback", "Make an earlier version of a function active again");
+  CLI::App* rollback =
+      app.add_subcommand("rollback", "Make an earlier version of a function active again");
   rollback->add_option("name", rollback_name, "function name")->required();
-  rollback->add_option("--to", rollback_to, "version to activate (default: the one before the active one)")
+  rollback
+      ->add_option("--to", rollback_to,
+                   "version to activate (default: the one before the active one)")
       ->check(CLI::PositiveNumber);
 
   std::string delete_name;
@@ -175,8 +179,9 @@ int main(int argc, char** argv) {
       std::optional<std::string> word = FirstWord(argc, argv);
       failure.message =
           word.has_value() ? absl::StrCat("unknown command \"", *word, "\"") : "no command given";
-      failure.hint = "the commands are up, deploy, invoke, list, versions, rollback, delete, "
-                     "logs, dev; see `kiln --help`";
+      failure.hint =
+          "the commands are up, deploy, invoke, list, versions, rollback, delete, "
+          "logs, dev; see `kiln --help`";
     }
     return out.Fail(failure);
   }

@@ -127,11 +127,12 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
       }
       break;
     case absl::StatusCode::kDeadlineExceeded:
-      failure.hint = "the platform may be busy; try again, or allow more time with --timeout SECONDS";
+      failure.hint =
+          "the platform may be busy; try again, or allow more time with --timeout SECONDS";
       break;
     case absl::StatusCode::kUnavailable:
-      failure.message = absl::StrCat("the Kiln API at ", context.api,
-                                     " is unavailable: ", status.message());
+      failure.message =
+          absl::StrCat("the Kiln API at ", context.api, " is unavailable: ", status.message());
       failure.hint = "the platform may be starting or draining; try again in a moment";
       break;
     case absl::StatusCode::kUnimplemented:
@@ -142,8 +143,9 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
     case absl::StatusCode::kResourceExhausted:
       if (absl::StrContains(status.message(), "larger than max")) {
         // gRPC's own message-size cap, not a Kiln quota.
-        failure.hint = "the API refused a message this large; bundles up to 10 MiB must be "
-                       "accepted, so the scheduler's gRPC receive limit is too low (a Kiln bug)";
+        failure.hint =
+            "the API refused a message this large; bundles up to 10 MiB must be "
+            "accepted, so the scheduler's gRPC receive limit is too low (a Kiln bug)";
       } else {
         failure.hint = "a quota or limit was reached; free some capacity or ask for a higher quota";
       }

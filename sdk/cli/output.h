@@ -5,9 +5,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -26,7 +25,7 @@ enum ExitCode : int {
 // A failure to report.
 struct Failure {
   int exit_code = kExitFailed;
-  std::string code;     // machine-readable: "NOT_FOUND", "UNREACHABLE", "USAGE", "BUILD_FAILED", ...
+  std::string code;  // machine-readable: "NOT_FOUND", "UNREACHABLE", "USAGE", "BUILD_FAILED", ...
   std::string message;  // what went wrong
   std::string hint;     // what to do next; may be empty
   std::string detail;   // more lines for humans (a source excerpt); may be empty
@@ -40,7 +39,7 @@ struct CallContext {
   std::string token_source;  // "--token", "KILN_TOKEN", ".kiln/default.token", "none"
   std::string data_dir;      // where `kiln up` keeps api.addr and default.token
   std::string tenant;
-  std::string function;      // the NAME argument, "" if none
+  std::string function;  // the NAME argument, "" if none
 };
 
 // Turns a failed Client call into a Failure: unreachable -> exit 3 with "is

@@ -2,10 +2,10 @@
 // Failure is printed in human and JSON mode.
 #include "sdk/cli/output.h"
 
-#include <cstdio>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 #include "sdk/client/client.h"
 

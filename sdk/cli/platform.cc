@@ -3,14 +3,13 @@
 // request is handled in the main loop, never inside a signal handler.
 #include "sdk/cli/platform.h"
 
+#include <google/protobuf/util/message_differencer.h>
 #include <signal.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-
-#include <google/protobuf/util/message_differencer.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -89,8 +88,8 @@ std::optional<SchedulerCommand> PrepareCommand(const GlobalOptions& global,
   fs::create_directories(command.data_dir, ec);
   if (ec) {
     failure->code = "DATA_DIR";
-    failure->message = absl::StrCat("cannot create the data dir ", command.data_dir, ": ",
-                                    ec.message());
+    failure->message =
+        absl::StrCat("cannot create the data dir ", command.data_dir, ": ", ec.message());
     failure->hint = "choose another with --data-dir";
     return std::nullopt;
   }
@@ -139,7 +138,8 @@ int RunUp(const GlobalOptions& global, const PlatformOptions& options) {
         }
       });
   if (!started.ok()) {
-    failure.message = absl::StrCat("cannot start ", command->binary, ": ", started.status().message());
+    failure.message =
+        absl::StrCat("cannot start ", command->binary, ": ", started.status().message());
     return out.Fail(failure);
   }
   std::unique_ptr<SchedulerProcess> process = std::move(started).value();
@@ -162,16 +162,17 @@ int RunUp(const GlobalOptions& global, const PlatformOptions& options) {
     if (!announced && api.has_value()) {
       announced = true;
       const std::string token_file = absl::StrCat(command->data_dir, "/", kDefaultTokenFile);
-      const std::string more =
-          command->data_dir == kDefaultDataDir ? "" : absl::StrCat(" --data-dir ", command->data_dir);
+      const std::string more = command->data_dir == kDefaultDataDir
+                                   ? ""
+                                   : absl::StrCat(" --data-dir ", command->data_dir);
       out.Json({{"event", "ready"},
                 {"api", *api},
                 {"http", command->http},
                 {"data_dir", command->data_dir},
                 {"token_file", token_file}});
       out.Line(absl::StrCat("kiln: Kiln is up. API ", *api, "; functions answer at http://NAME.",
-                            kDefaultTenant, ".", command->base_domain, ":",
-                            HttpPort(command->http), "/"));
+                            kDefaultTenant, ".", command->base_domain, ":", HttpPort(command->http),
+                            "/"));
       out.Line(absl::StrCat("kiln: the default tenant's token is in ", token_file,
                             ". In another terminal: kiln deploy examples/hello", more,
                             ". Ctrl-C stops Kiln."));
@@ -208,7 +209,8 @@ int RunDev(const GlobalOptions& global, const PlatformOptions& options,
         }
       });
   if (!started.ok()) {
-    failure.message = absl::StrCat("cannot start ", command->binary, ": ", started.status().message());
+    failure.message =
+        absl::StrCat("cannot start ", command->binary, ": ", started.status().message());
     return out.Fail(failure);
   }
   std::unique_ptr<SchedulerProcess> process = std::move(started).value();
@@ -293,8 +295,7 @@ int RunDev(const GlobalOptions& global, const PlatformOptions& options,
     out.Note(absl::StrCat(
         "kiln dev: changed: ",
         absl::StrJoin(std::vector<std::string>(changed.begin(), changed.begin() + shown), ", "),
-        changed.size() > shown ? absl::StrCat(" and ", changed.size() - shown, " more") : "",
-        ""));
+        changed.size() > shown ? absl::StrCat(" and ", changed.size() - shown, " more") : "", ""));
     deploy_round();
   }
 

@@ -14,7 +14,7 @@ struct PlatformOptions {
   std::string http = "127.0.0.1:8080";  // --http: where the HTTP gateway listens
   int workers = 2;                      // --workers
   std::string base_domain = "localhost";
-  std::string scheduler_binary;         // --scheduler-binary; "" : see FindSchedulerBinary
+  std::string scheduler_binary;  // --scheduler-binary; "" : see FindSchedulerBinary
 };
 
 // Runs kiln-scheduler in the foreground with --data-dir, --api (global --api,

@@ -2,15 +2,14 @@
 // (//sdk/testing:fake-kiln-scheduler, same flags and start-up contract): the
 // flags passed down, the ready message, Ctrl-C forwarded for a clean stop,
 // the scheduler's exit status passed up, and dev's redeploy on change.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
-#include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -21,8 +20,8 @@ namespace kiln::sdk::cli {
 namespace {
 
 using ::kiln::sdk::cli::testing::KilnProcess;
-using ::kiln::sdk::cli::testing::RunKiln;
 using ::kiln::sdk::cli::testing::Runfile;
+using ::kiln::sdk::cli::testing::RunKiln;
 using ::kiln::sdk::cli::testing::RunOptions;
 using ::kiln::sdk::cli::testing::RunResult;
 using ::kiln::sdk::cli::testing::TestDir;
@@ -112,7 +111,8 @@ TEST_F(PlatformTest, UpExplainsASchedulerThatDiesAtStart) {
   RunResult result = RunKiln({"up"}, options_);
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("kiln-scheduler: cannot listen on 127.0.0.1:7000"));
-  EXPECT_THAT(result.err, HasSubstr("kiln: kiln-scheduler exited with status 1 before it was ready"));
+  EXPECT_THAT(result.err,
+              HasSubstr("kiln: kiln-scheduler exited with status 1 before it was ready"));
   EXPECT_THAT(result.err, HasSubstr("Pick free ports with --api / --http"));
 }
 
@@ -192,8 +192,8 @@ TEST_F(PlatformTest, DevJsonEmitsOneEventPerLine) {
       EXPECT_EQ(json["error"]["line"], 2);
     }
   }
-  EXPECT_THAT(events, ::testing::ElementsAre("ready", "deployed", "changed", "deploy_failed",
-                                             "stopped"));
+  EXPECT_THAT(events,
+              ::testing::ElementsAre("ready", "deployed", "changed", "deploy_failed", "stopped"));
 }
 
 TEST_F(PlatformTest, DevOfNothingIsAUsageError) {

@@ -34,16 +34,25 @@ bool Executable(const std::string& path) {
 }  // namespace
 
 std::vector<std::string> SchedulerArgv(const SchedulerCommand& command) {
-  return {command.binary, "--data-dir", command.data_dir,          "--api",
-          command.api,    "--workers",  absl::StrCat(command.workers), "--http",
-          command.http,   "--base-domain", command.base_domain};
+  return {command.binary,
+          "--data-dir",
+          command.data_dir,
+          "--api",
+          command.api,
+          "--workers",
+          absl::StrCat(command.workers),
+          "--http",
+          command.http,
+          "--base-domain",
+          command.base_domain};
 }
 
 absl::StatusOr<std::string> FindSchedulerBinary(const std::string& flag) {
-  auto must_run = [](const std::string& path, absl::string_view from) -> absl::StatusOr<std::string> {
+  auto must_run = [](const std::string& path,
+                     absl::string_view from) -> absl::StatusOr<std::string> {
     if (Executable(path)) return path;
-    return absl::NotFoundError(absl::StrCat(from, " names ", path,
-                                            ", which is not an executable file — fix the path"));
+    return absl::NotFoundError(
+        absl::StrCat(from, " names ", path, ", which is not an executable file — fix the path"));
   };
   if (!flag.empty()) return must_run(flag, "--scheduler-binary");
   if (const char* env = std::getenv("KILN_SCHEDULER_BINARY"); env != nullptr && *env != '\0') {
@@ -54,8 +63,9 @@ absl::StatusOr<std::string> FindSchedulerBinary(const std::string& flag) {
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     fs::path dir = self.parent_path();
-    for (fs::path candidate : {dir / std::string(kBinaryName),
-                               dir / ".." / ".." / "scheduler" / "server" / std::string(kBinaryName)}) {
+    for (fs::path candidate :
+         {dir / std::string(kBinaryName),
+          dir / ".." / ".." / "scheduler" / "server" / std::string(kBinaryName)}) {
       candidate = candidate.lexically_normal();
       if (Executable(candidate.string())) return candidate.string();
       looked.push_back(candidate.string());
@@ -68,10 +78,10 @@ absl::StatusOr<std::string> FindSchedulerBinary(const std::string& flag) {
     }
     looked.push_back("$PATH");
   }
-  return absl::NotFoundError(absl::StrCat(
-      "cannot find kiln-scheduler (looked in ", absl::StrJoin(looked, ", "),
-      ") — build it with `bazel build //scheduler/server:kiln-scheduler`, or pass "
-      "--scheduler-binary PATH / set KILN_SCHEDULER_BINARY"));
+  return absl::NotFoundError(
+      absl::StrCat("cannot find kiln-scheduler (looked in ", absl::StrJoin(looked, ", "),
+                   ") — build it with `bazel build //scheduler/server:kiln-scheduler`, or pass "
+                   "--scheduler-binary PATH / set KILN_SCHEDULER_BINARY"));
 }
 
 std::optional<std::string> ParseListeningLine(const std::string& line) {

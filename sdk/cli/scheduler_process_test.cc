@@ -2,11 +2,11 @@
 // command line, its "listening" announcement, and finding its binary.
 #include "sdk/cli/scheduler_process.h"
 
-#include <cstdlib>
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 #include "sdk/cli/testing/kiln_process.h"
 
@@ -19,13 +19,15 @@ TEST(SchedulerProcessTest, CommandLineMatchesTheSchedulersFlags) {
   command.data_dir = ".kiln";
   EXPECT_THAT(SchedulerArgv(command),
               ::testing::ElementsAre("/opt/kiln-scheduler", "--data-dir", ".kiln", "--api",
-                                     "127.0.0.1:7000", "--workers", "2", "--http",
-                                     "127.0.0.1:8080", "--base-domain", "localhost"));
+                                     "127.0.0.1:7000", "--workers", "2", "--http", "127.0.0.1:8080",
+                                     "--base-domain", "localhost"));
 }
 
 TEST(SchedulerProcessTest, ParsesTheListeningLine) {
-  EXPECT_EQ(ParseListeningLine("kiln-scheduler: api listening on 127.0.0.1:7000"), "127.0.0.1:7000");
-  EXPECT_EQ(ParseListeningLine("kiln-scheduler: api listening on [::1]:43 (4 workers)"), "[::1]:43");
+  EXPECT_EQ(ParseListeningLine("kiln-scheduler: api listening on 127.0.0.1:7000"),
+            "127.0.0.1:7000");
+  EXPECT_EQ(ParseListeningLine("kiln-scheduler: api listening on [::1]:43 (4 workers)"),
+            "[::1]:43");
   EXPECT_EQ(ParseListeningLine("kiln-scheduler: http listening on 127.0.0.1:8080"), std::nullopt);
   EXPECT_EQ(ParseListeningLine("kiln-scheduler: api listening on "), std::nullopt);
 }

@@ -1,10 +1,10 @@
 // kiln dev's change detection: what counts as a change and what is ignored.
 #include "sdk/cli/watch.h"
 
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "sdk/cli/testing/kiln_process.h"
 

@@ -75,7 +75,11 @@ std::string SourceExcerpt(const BuildErrorLocation& where, const kiln::v1::Bundl
     int units = 0;
     for (size_t i = 0; i < line.size() && units + 1 < where.column;) {
       unsigned char c = static_cast<unsigned char>(line[i]);
-      size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+      size_t length = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 1;
       units += length == 4 ? 2 : 1;
       pad.push_back(c == '\t' ? '\t' : ' ');
       i += length;

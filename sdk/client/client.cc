@@ -79,8 +79,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   args.SetMaxSendMessageSize(-1);
-  client->channel_ = grpc::CreateCustomChannel(client->options_.api,
-                                               grpc::InsecureChannelCredentials(), args);
+  client->channel_ =
+      grpc::CreateCustomChannel(client->options_.api, grpc::InsecureChannelCredentials(), args);
   client->stub_ = kiln::v1::Control::NewStub(client->channel_);
   return client;
 }
@@ -179,8 +179,7 @@ absl::Status Client::DeleteFunction(absl::string_view name) {
   request.set_name(std::string(name));
   auto context = NewContext(options_.call_timeout);
   kiln::v1::DeleteFunctionResponse response;
-  return FromGrpc(stub_->DeleteFunction(context.get(), request, &response),
-                  options_.call_timeout);
+  return FromGrpc(stub_->DeleteFunction(context.get(), request, &response), options_.call_timeout);
 }
 
 absl::StatusOr<kiln::v1::InvokeResponse> Client::Invoke(absl::string_view name,

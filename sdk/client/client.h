@@ -37,9 +37,9 @@ struct ClientOptions {
   std::string api;     // "HOST:PORT" or "unix:PATH" of kiln.v1.Control
   std::string token;   // sent as `authorization: Bearer <token>`; "" sends none
   std::string tenant;  // "" : the tenant the token names, else "default"
-  absl::Duration call_timeout = absl::Seconds(30);    // list, versions, rollback, ...
-  absl::Duration deploy_timeout = absl::Minutes(5);   // includes the snapshot build
-  absl::Duration invoke_timeout = absl::Minutes(2);   // includes the function's run
+  absl::Duration call_timeout = absl::Seconds(30);   // list, versions, rollback, ...
+  absl::Duration deploy_timeout = absl::Minutes(5);  // includes the snapshot build
+  absl::Duration invoke_timeout = absl::Minutes(2);  // includes the function's run
 };
 
 // An HTTP request for Client::InvokeHttp.

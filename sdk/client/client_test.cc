@@ -4,10 +4,10 @@
 // deadline), and the streaming and HTTP helpers work.
 #include "sdk/client/client.h"
 
-#include <thread>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"

@@ -2,12 +2,12 @@
 // `kiln up` writes, then the default — and each answer names its source.
 #include "sdk/client/endpoint.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace kiln::sdk {
 namespace {

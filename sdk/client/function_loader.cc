@@ -21,8 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool Matches(const std::string& pattern, const std::string& bundle_path,
-             const std::string& name) {
+bool Matches(const std::string& pattern, const std::string& bundle_path, const std::string& name) {
   if (fnmatch(pattern.c_str(), bundle_path.c_str(), 0) == 0) return true;
   return pattern.find('/') == std::string::npos && fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
@@ -150,7 +149,8 @@ absl::StatusOr<kiln::v1::DeployRequest> LoadDir(const std::string& dir,
     request.set_name(folder);
     if (absl::Status valid = CheckFunctionName(folder); !valid.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          valid.message(), " (kiln.toml has no `name`, so the folder's name was used); add name = \"",
+          valid.message(),
+          " (kiln.toml has no `name`, so the folder's name was used); add name = \"",
           SuggestFunctionName(folder).empty() ? "my-function" : SuggestFunctionName(folder),
           "\" to ", shown_config));
     }
@@ -165,9 +165,10 @@ absl::StatusOr<kiln::v1::DeployRequest> LoadDir(const std::string& dir,
     KILN_ASSIGN_OR_RETURN(std::string content, ReadFile(file.disk_path, shown));
     total += content.size();
     if (total > kMaxBundleBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the files in ", dir, " hold more than 10 MiB (the bundle limit) — leave large "
-          "assets out with kiln.toml's `exclude` and serve them from elsewhere"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the files in ", dir,
+                       " hold more than 10 MiB (the bundle limit) — leave large "
+                       "assets out with kiln.toml's `exclude` and serve them from elsewhere"));
     }
     kiln::v1::BundleFile* out = bundle->add_files();
     out->set_path(file.bundle_path);
@@ -223,9 +224,9 @@ absl::StatusOr<kiln::v1::DeployRequest> LoadSingleFile(const std::string& path,
     }
   } else if (absl::Status valid = CheckFunctionName(stem); !valid.ok()) {
     std::string suggestion = SuggestFunctionName(stem);
-    return absl::InvalidArgumentError(
-        absl::StrCat(valid.message(), " (a single file's function is named after it) — pass --name ",
-                     suggestion.empty() ? "my-function" : suggestion));
+    return absl::InvalidArgumentError(absl::StrCat(
+        valid.message(), " (a single file's function is named after it) — pass --name ",
+        suggestion.empty() ? "my-function" : suggestion));
   } else {
     request.set_name(stem);
   }

@@ -31,8 +31,8 @@ struct FunctionFile {
 // depth). Symlinks to folders are not followed. InvalidArgument when `root` is
 // not a readable folder, a path breaks CheckBundlePath, or there are more
 // than 1,000 files.
-absl::StatusOr<std::vector<FunctionFile>> ListFunctionFiles(const std::string& root,
-                                                            const std::vector<std::string>& exclude);
+absl::StatusOr<std::vector<FunctionFile>> ListFunctionFiles(
+    const std::string& root, const std::vector<std::string>& exclude);
 
 // A folder with kiln.toml: name from `name` (else the folder's name), main
 // module from `main` (else index.js, else index.mjs), files per

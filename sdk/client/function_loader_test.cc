@@ -3,14 +3,13 @@
 // says what to change. Real files in a per-test temp folder.
 #include "sdk/client/function_loader.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -181,7 +180,8 @@ TEST_F(FunctionLoaderTest, ConfigErrorsNameTheFileAndLine) {
   Write("fn/index.js", "export default {}");
   absl::StatusOr<kiln::v1::DeployRequest> request = LoadFunctionDir(Dir("fn"));
   ASSERT_FALSE(request.ok());
-  EXPECT_THAT(request.status().message(), HasSubstr(Dir("fn") + "/kiln.toml:4:1: unknown key \"limits.cpu\""));
+  EXPECT_THAT(request.status().message(),
+              HasSubstr(Dir("fn") + "/kiln.toml:4:1: unknown key \"limits.cpu\""));
 }
 
 TEST_F(FunctionLoaderTest, NoEntryModuleSaysToSetMain) {
@@ -198,7 +198,8 @@ TEST_F(FunctionLoaderTest, MainThatIsNotThereOrIsLeftOutIsExplained) {
   Write("fn/index.js", "export default {}");
   absl::StatusOr<kiln::v1::DeployRequest> request = LoadFunctionDir(Dir("fn"));
   ASSERT_FALSE(request.ok());
-  EXPECT_THAT(request.status().message(), HasSubstr("main module \"src/missing.js\" is not a file in"));
+  EXPECT_THAT(request.status().message(),
+              HasSubstr("main module \"src/missing.js\" is not a file in"));
 
   Write("fn/kiln.toml", "main = \"index.js\"\nexclude = [\"index.js\"]\n");
   request = LoadFunctionDir(Dir("fn"));
@@ -211,7 +212,8 @@ TEST_F(FunctionLoaderTest, ConfigBreakingServerRulesFailsBeforeUpload) {
   Write("fn/index.js", "export default {}");
   absl::StatusOr<kiln::v1::DeployRequest> request = LoadFunctionDir(Dir("fn"));
   ASSERT_FALSE(request.ok());
-  EXPECT_THAT(request.status().message(), HasSubstr("secret \"TOKEN\" has the same name as an env var"));
+  EXPECT_THAT(request.status().message(),
+              HasSubstr("secret \"TOKEN\" has the same name as an env var"));
 }
 
 TEST_F(FunctionLoaderTest, SingleFileIsNamedAfterItsStem) {

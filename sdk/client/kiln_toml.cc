@@ -2,13 +2,13 @@
 // failures come back as a parse_result holding the error.
 #include "sdk/client/kiln_toml.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <string_view>
-
-#include <toml++/toml.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -42,16 +42,26 @@ size_t Distance(absl::string_view a, absl::string_view b) {
 
 const char* TypeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number with a fraction";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number with a fraction";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -86,16 +96,18 @@ class Parser {
           hint = absl::StrCat(" (did you mean \"", prefix, candidate, "\"?)");
         }
       }
-      return Error(key.source(),
-                   absl::StrCat("unknown key \"", prefix, name, "\"", hint, "; known keys",
-                                prefix.empty() ? "" : absl::StrCat(" in [", absl::StripSuffix(prefix, "."), "]"),
-                                ": ", absl::StrJoin(known, ", ")));
+      return Error(
+          key.source(),
+          absl::StrCat(
+              "unknown key \"", prefix, name, "\"", hint, "; known keys",
+              prefix.empty() ? "" : absl::StrCat(" in [", absl::StripSuffix(prefix, "."), "]"),
+              ": ", absl::StrJoin(known, ", ")));
     }
     return absl::OkStatus();
   }
 
-  absl::Status WrongType(const toml::node& node, absl::string_view key,
-                         absl::string_view wanted, absl::string_view example) const {
+  absl::Status WrongType(const toml::node& node, absl::string_view key, absl::string_view wanted,
+                         absl::string_view example) const {
     return Error(node.source(), absl::StrCat("\"", key, "\" must be ", wanted, ", not ",
                                              TypeName(node), ", e.g. ", example));
   }
@@ -118,14 +130,14 @@ class Parser {
   absl::StatusOr<uint64_t> Integer(const toml::node& node, absl::string_view key, int64_t min,
                                    int64_t max) const {
     if (!node.is_integer()) {
-      return WrongType(node, key, "a whole number", absl::StrCat(key, " = ", std::max<int64_t>(min, 1)));
+      return WrongType(node, key, "a whole number",
+                       absl::StrCat(key, " = ", std::max<int64_t>(min, 1)));
     }
     int64_t value = node.as_integer()->get();
     if (value < min || value > max) {
-      std::string default_hint =
-          min > 0 ? "; leave it out for the platform default" : "";
-      return Error(node.source(), absl::StrCat("\"", key, "\" is ", value, "; it must be from ", min,
-                                               " to ", max, default_hint));
+      std::string default_hint = min > 0 ? "; leave it out for the platform default" : "";
+      return Error(node.source(), absl::StrCat("\"", key, "\" is ", value, "; it must be from ",
+                                               min, " to ", max, default_hint));
     }
     return static_cast<uint64_t>(value);
   }
@@ -137,9 +149,8 @@ class Parser {
     std::vector<std::string> out;
     for (const toml::node& element : *node.as_array()) {
       if (!element.is_string()) {
-        return Error(element.source(),
-                     absl::StrCat("\"", key, "\" must hold only strings, not ", TypeName(element),
-                                  ", e.g. ", example));
+        return Error(element.source(), absl::StrCat("\"", key, "\" must hold only strings, not ",
+                                                    TypeName(element), ", e.g. ", example));
       }
       out.push_back(std::string(element.as_string()->get()));
     }
@@ -149,9 +160,9 @@ class Parser {
   absl::Status Limits(const toml::node& node, kiln::v1::Limits& limits) const {
     if (!node.is_table()) return WrongType(node, "limits", "a table", "[limits] cpu_ms = 50");
     const toml::table& table = *node.as_table();
-    KILN_RETURN_IF_ERROR(CheckKeys(table, "limits.",
-                                   {"cpu_ms", "wall_ms", "heap_mb", "request_body_mb",
-                                    "response_body_mb", "wait_until_ms"}));
+    KILN_RETURN_IF_ERROR(CheckKeys(
+        table, "limits.",
+        {"cpu_ms", "wall_ms", "heap_mb", "request_body_mb", "response_body_mb", "wait_until_ms"}));
     constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
     constexpr int64_t kMaxMb = 1 << 20;  // 1 TiB: keeps the byte count far from overflow
     constexpr uint64_t kMiB = 1024 * 1024;
@@ -186,12 +197,12 @@ class Parser {
     for (auto&& [key, value] : *node.as_table()) {
       std::string name(key.str());
       if (!value.is_string()) {
-        return Error(value.source(),
-                     absl::StrCat("vars.", name, " is ", TypeName(value),
-                                  "; vars are strings — quote the value, e.g. ", name, " = \"",
-                                  value.is_integer() ? std::to_string(value.as_integer()->get())
-                                                     : "...",
-                                  "\""));
+        return Error(
+            value.source(),
+            absl::StrCat("vars.", name, " is ", TypeName(value),
+                         "; vars are strings — quote the value, e.g. ", name, " = \"",
+                         value.is_integer() ? std::to_string(value.as_integer()->get()) : "...",
+                         "\""));
       }
       (*config.mutable_vars())[name] = std::string(value.as_string()->get());
     }
@@ -213,9 +224,9 @@ class Parser {
         return WrongType(element, "queues.consumers", "an array of tables", kExample);
       }
       const toml::table& entry = *element.as_table();
-      KILN_RETURN_IF_ERROR(CheckKeys(entry, "queues.consumers.",
-                                     {"queue", "max_batch_size", "max_batch_timeout_ms",
-                                      "max_retries", "dead_letter_queue"}));
+      KILN_RETURN_IF_ERROR(CheckKeys(
+          entry, "queues.consumers.",
+          {"queue", "max_batch_size", "max_batch_timeout_ms", "max_retries", "dead_letter_queue"}));
       kiln::v1::QueueConsumer* consumer = config.add_queue_consumers();
       constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
       for (auto&& [key, value] : entry) {
@@ -295,19 +306,18 @@ class Parser {
   }
 
   absl::StatusOr<FunctionManifest> Parse(absl::string_view text) const {
-    toml::parse_result result =
-        toml::parse(std::string_view(text.data(), text.size()),
-                    std::string_view(origin_.data(), origin_.size()));
+    toml::parse_result result = toml::parse(std::string_view(text.data(), text.size()),
+                                            std::string_view(origin_.data(), origin_.size()));
     if (!result) {
       const toml::parse_error& error = result.error();
       return Error(error.source(), absl::StrCat("not valid TOML: ", SV(error.description()),
                                                 " (see https://toml.io for the syntax)"));
     }
     const toml::table& root = result.table();
-    KILN_RETURN_IF_ERROR(CheckKeys(root, "",
-                                   {"name", "main", "routes", "vars", "secrets", "allow_eval",
-                                    "allow_wasm_codegen", "exclude", "limits", "queues",
-                                    "triggers"}));
+    KILN_RETURN_IF_ERROR(
+        CheckKeys(root, "",
+                  {"name", "main", "routes", "vars", "secrets", "allow_eval", "allow_wasm_codegen",
+                   "exclude", "limits", "queues", "triggers"}));
     FunctionManifest manifest;
     kiln::v1::FunctionConfig& config = manifest.config;
     for (auto&& [key, value] : root) {
@@ -320,7 +330,8 @@ class Parser {
         while (absl::ConsumePrefix(&trimmed, "./")) {
         }
         if (trimmed.empty()) {
-          return Error(value.source(), "\"main\" is empty; name the entry module, e.g. main = \"index.js\"");
+          return Error(value.source(),
+                       "\"main\" is empty; name the entry module, e.g. main = \"index.js\"");
         }
         manifest.main = std::string(trimmed);
       } else if (k == "routes") {

@@ -47,9 +47,8 @@ std::string SuggestFunctionName(absl::string_view name) {
 
 absl::Status CheckFunctionName(absl::string_view name) {
   std::string suggestion = SuggestFunctionName(name);
-  std::string hint = suggestion.empty() || suggestion == name
-                         ? ""
-                         : absl::StrCat(" (e.g. \"", suggestion, "\")");
+  std::string hint =
+      suggestion.empty() || suggestion == name ? "" : absl::StrCat(" (e.g. \"", suggestion, "\")");
   if (name.empty()) return absl::InvalidArgumentError("the function name is empty");
   if (name.size() > kMaxNameBytes) {
     return absl::InvalidArgumentError(absl::StrCat("function name ", Quote(name),
@@ -112,17 +111,18 @@ absl::Status CheckBundle(const kiln::v1::Bundle& bundle) {
     total += file.content().size();
   }
   if (total > kMaxBundleBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the bundle holds ", HumanBytes(total), "; the limit is 10 MiB — leave large assets out "
-        "(kiln.toml `exclude`) and serve them from elsewhere"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the bundle holds ", HumanBytes(total),
+                     "; the limit is 10 MiB — leave large assets out "
+                     "(kiln.toml `exclude`) and serve them from elsewhere"));
   }
   if (bundle.main_module().empty()) {
     return absl::InvalidArgumentError("the bundle names no main module; set main in kiln.toml");
   }
   if (!paths.contains(bundle.main_module())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "main module ", Quote(bundle.main_module()),
-        " is not a file in the bundle; fix `main` in kiln.toml (paths are relative to its folder)"));
+    return absl::InvalidArgumentError(absl::StrCat("main module ", Quote(bundle.main_module()),
+                                                   " is not a file in the bundle; fix `main` in "
+                                                   "kiln.toml (paths are relative to its folder)"));
   }
   return absl::OkStatus();
 }

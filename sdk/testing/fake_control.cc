@@ -18,7 +18,8 @@ namespace {
 constexpr int64_t kEpochMs = 1700000000000;  // 2023-11-14 22:13:20 UTC
 
 grpc::Status NotFound(const std::string& name) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("function \"", name, "\" not found"));
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("function \"", name, "\" not found"));
 }
 
 }  // namespace
@@ -106,8 +107,8 @@ grpc::Status FakeControl::Deploy(grpc::ServerContext* context,
     if (at == std::string::npos) continue;
     size_t line_start = file.content().rfind('\n', at);
     line_start = line_start == std::string::npos ? 0 : line_start + 1;
-    int line = 1 + static_cast<int>(std::count(file.content().begin(),
-                                               file.content().begin() + at, '\n'));
+    int line =
+        1 + static_cast<int>(std::count(file.content().begin(), file.content().begin() + at, '\n'));
     int column = 1 + static_cast<int>(at - line_start);
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("build failed: ", file.path(), ":", line, ":", column,
@@ -179,9 +180,9 @@ grpc::Status FakeControl::Rollback(grpc::ServerContext* context,
       if (version.version() < function->active) target = version.version();
     }
     if (target == 0) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          absl::StrCat("\"", request->name(), "\" has no version before ",
-                                       function->active));
+      return grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("\"", request->name(), "\" has no version before ", function->active));
     }
   }
   bool exists = false;

@@ -8,12 +8,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -40,7 +39,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   if (const char* fail = std::getenv("FAKE_SCHEDULER_FAIL_AT_START"); fail && *fail == '1') {
-    std::fprintf(stderr, "kiln-scheduler: cannot listen on %s: address already in use\n", api.c_str());
+    std::fprintf(stderr, "kiln-scheduler: cannot listen on %s: address already in use\n",
+                 api.c_str());
     return 1;
   }
   mkdir(data_dir.c_str(), 0700);

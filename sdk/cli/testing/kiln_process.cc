@@ -2,6 +2,7 @@
 #include "sdk/cli/testing/kiln_process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,8 +12,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -25,8 +24,8 @@ namespace fs = std::filesystem;
 std::string Runfile(const std::string& path) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  return fs::absolute(absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "kiln", "/",
-                                  path))
+  return fs::absolute(
+             absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "kiln", "/", path))
       .string();
 }
 
@@ -35,7 +34,8 @@ std::string KilnBinary() { return Runfile("sdk/cli/kiln"); }
 std::string TestDir() {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path dir = fs::path(tmp ? tmp : "/tmp") / absl::StrCat(info->test_suite_name(), ".", info->name());
+  fs::path dir =
+      fs::path(tmp ? tmp : "/tmp") / absl::StrCat(info->test_suite_name(), ".", info->name());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

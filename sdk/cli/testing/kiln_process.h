@@ -24,8 +24,8 @@ std::string KilnBinary();
 std::string Runfile(const std::string& path);
 
 struct RunOptions {
-  std::string cwd;                            // "" : the test's temp dir
-  std::map<std::string, std::string> env;     // added to PATH, HOME, TZ=UTC
+  std::string cwd;                         // "" : the test's temp dir
+  std::map<std::string, std::string> env;  // added to PATH, HOME, TZ=UTC
   std::string stdin_data;
   bool stdin_tty = false;  // stdin is a pseudo-terminal (stdin_data is typed into it)
 };
