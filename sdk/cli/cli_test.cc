@@ -4,7 +4,10 @@
 // token, unknown functions, invoke results, logs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -200,6 +203,55 @@ TEST_F(CliTest, NoServerIsExit3WithTheHint) {
   EXPECT_EQ(error["code"], "UNREACHABLE");
   EXPECT_EQ(error["exit_code"], 3);
   EXPECT_EQ(error["hint"], "is `kiln up` running? Set --api or KILN_API.");
+}
+
+// A TCP server that answers everything with an HTTP/1.1 response: what the
+// HTTP gateway's port looks like to a gRPC client.
+class Http1Server {
+ public:
+  Http1Server() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    listen(fd_, 16);
+    socklen_t length = sizeof address;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        int client = accept(fd_, nullptr, nullptr);
+        if (client < 0) return;
+        char buffer[1024];
+        (void)read(client, buffer, sizeof buffer);
+        constexpr char kAnswer[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        (void)write(client, kAnswer, sizeof kAnswer - 1);
+        close(client);
+      }
+    });
+  }
+  ~Http1Server() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(CliTest, AnHttpPortIsNotTakenForTheApi) {
+  Http1Server http;
+  RunOptions options;
+  options.env["KILN_API"] = absl::StrCat("127.0.0.1:", http.port());
+  RunResult result = Kiln({"list"}, options);
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_THAT(result.err, HasSubstr("is not the Kiln API (it does not speak gRPC) — is that the "
+                                    "HTTP port?"));
 }
 
 TEST_F(CliTest, WithNothingConfiguredTheDefaultAddressIsTried) {

@@ -670,6 +670,10 @@ int RunLogs(const GlobalOptions& global, const LogsOptions& options) {
     out.Line(text);
   }
   active = nullptr;
+  if (options.follow && !watcher.signalled()) {
+    out.Note(
+        "kiln: the log stream ended (the platform stopped or restarted); run `kiln logs` again");
+  }
   if (count == 0 && !options.follow) {
     out.Note(options.name.empty() ? "No log entries yet."
                                   : absl::StrCat("No log entries for ", options.name,

@@ -92,6 +92,13 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
     failure.message =
         absl::StrCat("cannot reach the Kiln API at ", context.api, Source(context.api_source));
     failure.hint = "is `kiln up` running? Set --api or KILN_API.";
+    if (absl::StrContains(status.message(), "http1") ||
+        absl::StrContains(status.message(), "Failed parsing HTTP/2")) {
+      failure.message = absl::StrCat("the server at ", context.api, Source(context.api_source),
+                                     " is not the Kiln API (it does not speak gRPC)");
+      failure.hint =
+          "is that the HTTP port? Point --api or KILN_API at the API port (default 7000).";
+    }
     failure.fields["detail"] = std::string(status.message());
     return failure;
   }
