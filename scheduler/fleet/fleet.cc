@@ -21,6 +21,9 @@ namespace {
 // failing: the build is retried elsewhere.
 constexpr absl::string_view kBuilderBusy = "a snapshot build must run in a process with no other isolate";
 
+constexpr int kMaxBusyRetries = 40;
+constexpr absl::Duration kBusyRetryDelay = absl::Milliseconds(50);
+
 // Worker answers to Invoke that mean the invocation never started there.
 constexpr absl::string_view kNotStarted[] = {"the worker is draining", "the worker is shutting down"};
 
@@ -753,6 +756,7 @@ void Fleet::MonitorMain() {
 absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::flat_hash_set<uint64_t> excluded;
+  int busy_retries = 0;
   std::string last_problem = "no worker can build a snapshot";
   absl::MutexLock lock(&mu_);
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
@@ -806,6 +810,15 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
     }
     if (pending.result.has_error() && absl::StrContains(pending.result.error(), kBuilderBusy)) {
       auto it = connections_.find(pending.connection);
+      if (it != connections_.end() && it->second->build_only && busy_retries++ < kMaxBusyRetries) {
+        // A build-only worker holds isolates only while it warms up, right
+        // after registering: ask it again shortly.
+        --attempt;
+        mu_.Unlock();
+        absl::SleepFor(kBusyRetryDelay);
+        mu_.Lock();
+        continue;
+      }
       if (it != connections_.end()) {
         it->second->can_build = false;
         Log("fleet", absl::StrCat("worker ", it->second->worker_id,

@@ -669,6 +669,29 @@ TEST_F(FleetTest, ABuildRefusedForLiveIsolatesMovesToAnotherWorker) {
   EXPECT_EQ(built->snapshot(), "blob");
 }
 
+TEST_F(FleetTest, ABuildOnlyWorkerStillWarmingUpIsAskedAgain) {
+  Start({.build_only = [](absl::string_view id) { return id == "builder"; }});
+  FakeWorker& builder = AddWorker("builder");
+  AddWorker("serving");
+  std::thread answer([&] {
+    v1::SchedulerFrame frame = Expect(builder, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame refused;
+    refused.mutable_build_result()->set_build_id(frame.build().build_id());
+    refused.mutable_build_result()->set_error(
+        "a snapshot build must run in a process with no other isolate (use a builder process)");
+    builder.stream().Send(refused);
+    frame = Expect(builder, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame result;
+    result.mutable_build_result()->set_build_id(frame.build().build_id());
+    result.mutable_build_result()->set_snapshot("blob");
+    builder.stream().Send(result);
+  });
+  absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(5));
+  answer.join();
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->snapshot(), "blob");
+}
+
 TEST_F(FleetTest, BuildWaitsForAWorkerThenTimesOut) {
   Start();
   absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Milliseconds(100));

@@ -144,15 +144,19 @@ void Supervisor::Main() {
   }
 }
 
+void Supervisor::StopRestarting() {
+  absl::MutexLock lock(&mu_);
+  if (!stopping_) {
+    stopping_ = true;
+    kill_at_ = absl::InfiniteFuture();
+  }
+}
+
 void Supervisor::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
-      stopping_ = true;
-      kill_at_ = absl::Now() + grace;
-    } else {
-      kill_at_ = std::min(kill_at_, absl::Now() + grace);
-    }
+    stopping_ = true;
+    kill_at_ = std::min(kill_at_, absl::Now() + grace);
   }
   if (thread_.joinable()) thread_.join();
 }

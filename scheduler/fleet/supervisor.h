@@ -58,6 +58,9 @@ class Supervisor final : public FleetObserver {
   // executable.
   absl::Status Start(std::string scheduler_address);
 
+  // Stops restarting children that exit (the first step of a shutdown).
+  void StopRestarting();
+
   // Stops restarting; waits up to `grace` for the children to exit (after a
   // Drain they do), SIGKILLs the rest and reaps them all.
   void Shutdown(absl::Duration grace);

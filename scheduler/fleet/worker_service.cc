@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "scheduler/util/grpc_status.h"
+
 namespace kiln::scheduler {
 namespace {
 
@@ -23,11 +25,6 @@ class GrpcWorkerStream final : public WorkerStream {
 };
 
 }  // namespace
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 grpc::Status WorkerService::Connect(
     grpc::ServerContext* context,

@@ -25,7 +25,4 @@ class WorkerService final : public kiln::v1::Worker::Service {
   Fleet& fleet_;
 };
 
-// absl::Status -> grpc::Status (the canonical codes share their numbers).
-grpc::Status ToGrpcStatus(const absl::Status& status);
-
 }  // namespace kiln::scheduler
