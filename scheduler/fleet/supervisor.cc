@@ -120,14 +120,15 @@ void Supervisor::Main() {
         if (done == slot.pid || (done < 0 && errno == ECHILD)) {
           const absl::Duration ran = now - slot.started;
           if (!stopping_) {
-            slot.backoff = ran >= options_.stable_after
-                               ? options_.min_backoff
-                               : std::min(options_.max_backoff, slot.backoff * 2);
+            // Backoff doubles with each quick crash, and starts over after a
+            // worker that ran for a while.
+            if (ran >= options_.stable_after) slot.backoff = options_.min_backoff;
             slot.next_start = now + slot.backoff;
             slot.restarts++;
             Log("supervisor", absl::StrCat(slot.worker_id, " (pid ", slot.pid, ") ", DescribeExit(status),
                                            " after ", absl::FormatDuration(absl::Trunc(ran, absl::Milliseconds(1))),
                                            "; restarting in ", absl::FormatDuration(slot.backoff)));
+            slot.backoff = std::min(options_.max_backoff, slot.backoff * 2);
           }
           slot.pid = -1;
         } else if (stopping_ && now >= kill_at_) {

@@ -143,10 +143,12 @@ absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant, ab
                                              .config = config,
                                              .runtime_fingerprint = fingerprint,
                                              .snapshot = snapshot}));
+  const size_t snapshot_bytes = snapshot.size();
   snapshots_.Put(sha, fingerprint, std::move(snapshot));
   Publish(version, std::move(routes));
   Log("core", absl::StrCat("deployed ", tenant, "/", name, " version ", version.version, " (bundle ",
-                           sha.substr(0, 12), ", build ", build_ms, " ms)"));
+                           sha.substr(0, 12), ", snapshot ", snapshot_bytes >> 10, " KiB, build ",
+                           build_ms, " ms)"));
   return DeployOutcome{.version = std::move(version), .url = FunctionUrl(tenant, name), .build_ms = build_ms};
 }
 
