@@ -21,6 +21,9 @@ namespace {
 // failing: the build is retried elsewhere.
 constexpr absl::string_view kBuilderBusy = "a snapshot build must run in a process with no other isolate";
 
+// Room for an Invoke frame's fields besides the event.
+constexpr size_t kFrameOverhead = 1024;
+
 constexpr int kMaxBusyRetries = 40;
 constexpr absl::Duration kBusyRetryDelay = absl::Milliseconds(50);
 
@@ -398,6 +401,12 @@ void Fleet::Invoke(InvocationRequest request, InvocationCallback done) {
   Deferred deferred;
   if (invocation->request.event.kind_case() == v1::InvocationEvent::KIND_NOT_SET) {
     Fail(std::move(invocation), absl::InvalidArgumentError("the invocation carries no event"), deferred);
+  } else if (invocation->request.event.ByteSizeLong() + kFrameOverhead > options_.max_frame_bytes) {
+    Fail(std::move(invocation),
+         absl::InvalidArgumentError(absl::StrCat("the request (", invocation->request.event.ByteSizeLong(),
+                                                 " bytes) is larger than a worker accepts (",
+                                                 options_.max_frame_bytes, " bytes)")),
+         deferred);
   } else {
     absl::MutexLock lock(&mu_);
     invocation->id = ++next_invocation_;

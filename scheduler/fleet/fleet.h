@@ -203,6 +203,9 @@ class Fleet {
   // `build_only` build-only workers are registered. DeadlineExceeded otherwise.
   absl::Status AwaitWorkers(int serving, int build_only, absl::Duration timeout);
 
+  // The largest frame a worker accepts (FleetOptions.max_frame_bytes).
+  size_t max_frame_bytes() const { return options_.max_frame_bytes; }
+
   // The registered workers, in connection order.
   std::vector<WorkerInfo> Workers() const;
 

@@ -708,6 +708,19 @@ TEST_F(FleetTest, OversizedBundlesAreRefusedBeforeTheWorkerSeesThem) {
   EXPECT_FALSE(worker.stream().Next(absl::Milliseconds(50)).has_value());
 }
 
+TEST_F(FleetTest, OversizedRequestsAreRefusedBeforeTheWorkerSeesThem) {
+  Start({.max_frame_bytes = 4096});
+  FakeWorker& worker = AddWorker("w1");
+  InvocationRequest request = Request("hello");
+  request.event.mutable_http()->set_body(std::string(8192, 'x'));
+  Outcome outcome;
+  fleet_->Invoke(request, outcome.Callback());
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(worker.stream().Next(absl::Milliseconds(50)).has_value());
+}
+
 TEST_F(FleetTest, DrainSendsDrainWaitsForStreamsAndRefusesNewWork) {
   Start();
   FakeWorker& worker = AddWorker("w1");

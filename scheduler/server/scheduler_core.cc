@@ -16,6 +16,8 @@ namespace kiln::scheduler {
 namespace {
 
 constexpr absl::Duration kDefaultWall = absl::Seconds(30);
+// Room in a LoadFunction frame for the function's name and secrets.
+constexpr size_t kLoadOverhead = 64 << 10;
 // For a version other than the active one the limits are not in memory; the
 // worker enforces them anyway, this only bounds how long the Fleet waits.
 constexpr absl::Duration kUnknownWall = absl::Minutes(5);
@@ -128,6 +130,12 @@ absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant, ab
     snapshot = std::move(*built.mutable_snapshot());
     fingerprint = built.runtime_fingerprint();
     build_ms = built.build_ms();
+  }
+  // A version no worker could load is refused now, not at its first request.
+  if (snapshot.size() + config.ByteSizeLong() + kLoadOverhead > fleet_->max_frame_bytes()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the snapshot of this bundle is ", snapshot.size() >> 10, " KiB; a worker loads at most ",
+        fleet_->max_frame_bytes() >> 10, " KiB (make the bundle smaller)"));
   }
 
   absl::MutexLock write(&write_mu_);
