@@ -771,10 +771,17 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     std::vector<Connection*> candidates;
     std::vector<BuilderView> views;
+    // Waits while no worker is connected at all (start-up); gives up at once
+    // when every connected one was tried.
     auto find = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       candidates.clear();
       views.clear();
       if (stopping_ || draining_) return true;
+      bool any_live = false;
+      for (const auto& [id, conn] : connections_) {
+        if (conn->state == Connection::State::kLive) any_live = true;
+      }
+      if (!any_live) return false;
       for (const auto& [id, conn] : connections_) {
         if (conn->state != Connection::State::kLive || excluded.contains(id)) continue;
         if (!conn->can_build && !conn->loads.empty()) continue;
@@ -784,12 +791,17 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
                          .builds = static_cast<uint32_t>(conn->builds.size()),
                          .in_flight = conn->in_flight});
       }
-      return !candidates.empty();
+      return true;
     };
     mu_.AwaitWithDeadline(absl::Condition(&find), deadline);
     if (stopping_ || draining_) return absl::UnavailableError("the scheduler is shutting down");
     absl::StatusOr<size_t> pick = PickBuilder(views);
-    if (!pick.ok()) return absl::UnavailableError(last_problem);
+    if (!pick.ok()) {
+      if (excluded.empty() && !connections_.empty()) {
+        last_problem = "every worker holds live isolates and cannot build (run a build-only worker)";
+      }
+      return absl::UnavailableError(last_problem);
+    }
     Connection* conn = candidates[*pick];
 
     PendingBuild pending;
@@ -819,9 +831,9 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
     }
     if (pending.result.has_error() && absl::StrContains(pending.result.error(), kBuilderBusy)) {
       auto it = connections_.find(pending.connection);
-      if (it != connections_.end() && it->second->build_only && busy_retries++ < kMaxBusyRetries) {
-        // A build-only worker holds isolates only while it warms up, right
-        // after registering: ask it again shortly.
+      if (it != connections_.end() && it->second->loads.empty() && busy_retries++ < kMaxBusyRetries) {
+        // A worker given no function holds isolates only while it warms up,
+        // right after registering: ask it again shortly.
         --attempt;
         mu_.Unlock();
         absl::SleepFor(kBusyRetryDelay);
@@ -834,7 +846,7 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
                                   " cannot build while it holds isolates; building elsewhere"));
       }
       excluded.insert(pending.connection);
-      last_problem = "every worker that could build holds live isolates (start a build-only worker)";
+      last_problem = "every worker holds live isolates and cannot build (run a build-only worker)";
       continue;
     }
     return std::move(pending.result);

@@ -641,32 +641,53 @@ TEST_F(FleetTest, BuildsPreferBuildOnlyWorkersAndMoveOnWhenOneCannotBuild) {
 
 TEST_F(FleetTest, ABuildRefusedForLiveIsolatesMovesToAnotherWorker) {
   Start();
-  FakeWorker& w1 = AddWorker("w1");
-  FakeWorker& w2 = AddWorker("w2");
-  // w1 holds a function (so w2, holding none, is asked first)...
-  Outcome outcome;
-  fleet_->Invoke(Request("hello"), outcome.Callback());
+  FakeWorker& w1 = AddWorker("w1", /*max_concurrency=*/1);
+  FakeWorker& w2 = AddWorker("w2", /*max_concurrency=*/1);
+  // Both hold a function (w1 is at its cap when the second arrives).
+  Outcome a, b;
+  fleet_->Invoke(Request("hello"), a.Callback());
+  fleet_->Invoke(Request("hello"), b.Callback());
   Expect(w1, v1::SchedulerFrame::kLoad);
-  w1.Answer(Expect(w1, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "ok");
-  ASSERT_TRUE(outcome.Wait().has_value());
-  // ...and w2 answers that it cannot build; w1 is tried next and builds.
+  w1.Answer(Expect(w1, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "a");
+  Expect(w2, v1::SchedulerFrame::kLoad);
+  w2.Answer(Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "b");
+  ASSERT_TRUE(a.Wait().has_value());
+  ASSERT_TRUE(b.Wait().has_value());
+  // w1 is asked first and answers that it cannot build; w2 is tried next.
   std::thread answer([&] {
+    v1::SchedulerFrame frame = Expect(w1, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame refused;
+    refused.mutable_build_result()->set_build_id(frame.build().build_id());
+    refused.mutable_build_result()->set_error(
+        "a snapshot build must run in a process with no other isolate (use a builder process)");
+    w1.stream().Send(refused);
+    frame = Expect(w2, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame result;
+    result.mutable_build_result()->set_build_id(frame.build().build_id());
+    result.mutable_build_result()->set_snapshot("blob");
+    w2.stream().Send(result);
+  });
+  absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(5));
+  answer.join();
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->snapshot(), "blob");
+
+  // Next time w1 is not asked; when w2 refuses too, the deploy hears why at once.
+  std::thread refuse([&] {
     v1::SchedulerFrame frame = Expect(w2, v1::SchedulerFrame::kBuild);
     v1::WorkerFrame refused;
     refused.mutable_build_result()->set_build_id(frame.build().build_id());
     refused.mutable_build_result()->set_error(
         "a snapshot build must run in a process with no other isolate (use a builder process)");
     w2.stream().Send(refused);
-    frame = Expect(w1, v1::SchedulerFrame::kBuild);
-    v1::WorkerFrame result;
-    result.mutable_build_result()->set_build_id(frame.build().build_id());
-    result.mutable_build_result()->set_snapshot("blob");
-    w1.stream().Send(result);
   });
-  absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(5));
-  answer.join();
-  ASSERT_TRUE(built.ok()) << built.status();
-  EXPECT_EQ(built->snapshot(), "blob");
+  const absl::Time start = absl::Now();
+  built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(30));
+  refuse.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(built.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(built.status().message(), HasSubstr("run a build-only worker"));
+  EXPECT_FALSE(w1.stream().Next(absl::Milliseconds(20)).has_value());
 }
 
 TEST_F(FleetTest, ABuildOnlyWorkerStillWarmingUpIsAskedAgain) {
