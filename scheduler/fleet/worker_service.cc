@@ -3,7 +3,10 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "scheduler/util/grpc_status.h"
+#include "scheduler/util/log.h"
 
 namespace kiln::scheduler {
 namespace {
@@ -26,9 +29,21 @@ class GrpcWorkerStream final : public WorkerStream {
 
 }  // namespace
 
+bool IsLoopbackPeer(absl::string_view peer) {
+  return absl::StartsWith(peer, "ipv4:127.") || absl::StartsWith(peer, "ipv6:[::1]:") ||
+         absl::StartsWith(peer, "ipv6:[::ffff:127.") || absl::StartsWith(peer, "unix:");
+}
+
 grpc::Status WorkerService::Connect(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::SchedulerFrame, v1::WorkerFrame>* stream) {
+  if (!allow_remote_ && !IsLoopbackPeer(context->peer())) {
+    Log("fleet", absl::StrCat("refused a worker from ", context->peer(),
+                              ": remote workers need kiln-scheduler --allow-remote-workers"));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "this scheduler accepts workers from its own host only "
+                        "(start it with --allow-remote-workers)");
+  }
   GrpcWorkerStream adapter(context, stream);
   return ToGrpcStatus(fleet_.Serve(adapter));
 }

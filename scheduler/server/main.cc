@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   int max_loaded_versions = 64;
   int snapshot_cache_mib = 256;
   std::string create_tenant;
+  bool allow_remote_workers = false;
   app.add_option("--data-dir", data_dir, "the store's directory (created if missing)")->required();
   app.add_option("--api", api, "HOST:PORT for kiln.v1.Control and kiln.v1.Worker (port 0: any free)");
   app.add_option("--workers", workers, "local kiln-worker processes that serve invocations")
@@ -125,6 +126,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("--snapshot-cache-mib", snapshot_cache_mib, "snapshot blobs kept in memory")
       ->check(CLI::Range(0, 1 << 20));
+  app.add_flag("--allow-remote-workers", allow_remote_workers,
+               "accept kiln-worker streams from other hosts (workers present no credential: "
+               "expose the API only on a private network)");
   app.add_option("--create-tenant", create_tenant,
                  "admin: create this tenant, print its token, and exit (the scheduler must not be "
                  "running on --data-dir)");
@@ -184,7 +188,7 @@ int main(int argc, char** argv) {
 
   Authenticator auth(*store);
   ControlService control(core, auth, log_hub);
-  WorkerService worker_service(fleet);
+  WorkerService worker_service(fleet, allow_remote_workers);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(api, grpc::InsecureServerCredentials(), &port);
