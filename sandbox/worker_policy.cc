@@ -113,7 +113,11 @@ absl::StatusOr<Policy> WorkerPolicy(Mode mode) {
       // first time a thread blocks (it records the waiter's priority). glibc
       // passes the thread's tid, which a filter cannot tell from another
       // process's pid; both calls only read a scheduling class and priority.
-      .Allow({__NR_sched_getparam, __NR_sched_getscheduler});
+      .Allow({__NR_sched_getparam, __NR_sched_getscheduler})
+      // Reaping the snapshot builder, the worker's one child process (forked
+      // before confinement). The kernel lets wait4 reach only the caller's
+      // own children.
+      .Allow(__NR_wait4);
 
   // Locks and condition variables (glibc's nptl, V8's base::Mutex/Semaphore,
   // std::mutex/condition_variable, gRPC's absl::Mutex). The op list is what

@@ -14,22 +14,26 @@ InvocationOutcome RunFetch(const std::string& source, const std::string& url) {
   Bundle bundle;
   bundle.main_module = "index.js";
   bundle.files["index.js"] = source;
-  return RunFetch(bundle, Limits(), url);
+  return RunFetch(bundle, FunctionSettings(), url);
 }
 
-InvocationOutcome RunFetch(const Bundle& bundle, const Limits& limits, const std::string& url) {
+InvocationOutcome RunFetch(const Bundle& bundle, const FunctionSettings& settings,
+                           const std::string& url) {
   static WorkerRuntime* runtime =
       new WorkerRuntime(KilnRuntime(), {.executors = 1, .builder = &worker::testing::TestBuilder()});
   static std::atomic<uint64_t> version{0};
   InvocationOutcome outcome;
-  absl::StatusOr<js::BuildResult> built = runtime->Build(bundle);
+  js::BuildOptions build_options;
+  build_options.allow_eval = settings.allow_eval;
+  build_options.allow_wasm_codegen = settings.allow_wasm_codegen;
+  absl::StatusOr<js::BuildResult> built = runtime->Build(bundle, build_options);
   if (!built.ok()) {
     outcome.status = InvocationOutcome::Status::kInternal;
     outcome.error = std::string(built.status().message());
     return outcome;
   }
   FunctionKey key{"test", "api", ++version};
-  absl::Status loaded = runtime->Load(key, std::move(built->blob), {.limits = limits});
+  absl::Status loaded = runtime->Load(key, std::move(built->blob), settings);
   if (!loaded.ok()) {
     outcome.status = InvocationOutcome::Status::kInternal;
     outcome.error = std::string(loaded.message());

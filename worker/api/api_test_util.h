@@ -6,7 +6,7 @@
 #include <string>
 
 #include "worker/runtime/invocation.h"
-#include "worker/runtime/limits.h"
+#include "worker/runtime/isolate_pool.h"
 
 namespace kiln::worker::api::testing {
 
@@ -16,8 +16,9 @@ namespace kiln::worker::api::testing {
 InvocationOutcome RunFetch(const std::string& source,
                            const std::string& url = "http://test.acme.localhost/");
 
-// The same for a whole bundle and explicit limits.
-InvocationOutcome RunFetch(const Bundle& bundle, const Limits& limits,
+// The same for a whole bundle and explicit settings (limits, eval/wasm
+// policy; the build uses the same policy).
+InvocationOutcome RunFetch(const Bundle& bundle, const FunctionSettings& settings,
                            const std::string& url = "http://test.acme.localhost/");
 
 // The response body when the invocation succeeded, else "error: <message>".

@@ -2,11 +2,8 @@
 // `natives.<name>(...)` from JavaScript; none is visible to user code.
 #include "worker/api/natives.h"
 
-#include "worker/js/v8_process.h"
-
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <unicode/uidna.h>
 
 #include <cmath>
 #include <string>
@@ -15,10 +12,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "worker/api/crypto_natives.h"
+#include "worker/api/runtime_sources.h"
+#include "worker/api/url_natives.h"
+#include "worker/js/v8_process.h"
 
 namespace kiln::worker::api {
-
-extern const char kRuntimeJs[];  // generated from worker/api/js/*.js
 
 namespace {
 
@@ -105,50 +103,6 @@ bool ValidUtf8(absl::Span<const uint8_t> s) {
 // natives.isValidUtf8(view) -> boolean
 void IsValidUtf8(NativeCall& call) { call.ReturnBool(ValidUtf8(call.Bytes(0))); }
 
-// natives.domainToASCII(domain, checkHyphens, useSTD3ASCIIRules,
-// verifyDNSLength) -> string, or null on failure. UTS #46 ToASCII by ICU,
-// nontransitional, CheckBidi and CheckJoiners on, as the URL Standard's
-// domain to ASCII asks; ICU always checks hyphens and DNS lengths, so those
-// errors are ignored unless asked for.
-void DomainToAscii(NativeCall& call) {
-  const std::string domain = call.String(0);
-  const bool check_hyphens = call.Bool(1), std3 = call.Bool(2), dns_length = call.Bool(3);
-  uint32_t options = UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ | UIDNA_NONTRANSITIONAL_TO_ASCII |
-                     UIDNA_NONTRANSITIONAL_TO_UNICODE;
-  if (std3) options |= UIDNA_USE_STD3_RULES;
-  UErrorCode error = U_ZERO_ERROR;
-  UIDNA* idna = uidna_openUTS46(options, &error);
-  if (U_FAILURE(error)) {
-    call.ThrowError("ICU UTS #46 is unavailable");
-    return;
-  }
-  std::string out(std::max<size_t>(domain.size() * 4, 64), '\0');
-  UIDNAInfo info = UIDNA_INFO_INITIALIZER;
-  int32_t length = uidna_nameToASCII_UTF8(idna, domain.data(), static_cast<int32_t>(domain.size()),
-                                          out.data(), static_cast<int32_t>(out.size()), &info, &error);
-  if (error == U_BUFFER_OVERFLOW_ERROR) {
-    error = U_ZERO_ERROR;
-    info = UIDNA_INFO_INITIALIZER;
-    out.resize(length);
-    length = uidna_nameToASCII_UTF8(idna, domain.data(), static_cast<int32_t>(domain.size()),
-                                    out.data(), length, &info, &error);
-  }
-  uidna_close(idna);
-  uint32_t errors = info.errors;
-  if (!check_hyphens) {
-    errors &= ~(UIDNA_ERROR_LEADING_HYPHEN | UIDNA_ERROR_TRAILING_HYPHEN | UIDNA_ERROR_HYPHEN_3_4);
-  }
-  if (!dns_length) {
-    errors &= ~(UIDNA_ERROR_EMPTY_LABEL | UIDNA_ERROR_LABEL_TOO_LONG | UIDNA_ERROR_DOMAIN_NAME_TOO_LONG);
-  }
-  if (U_FAILURE(error) || errors != 0) {
-    call.ReturnNull();
-    return;
-  }
-  out.resize(length);
-  call.ReturnString(out);
-}
-
 // natives.decodeBase64(text) -> Uint8Array. `text` is already validated
 // (base64 alphabet, no padding, length % 4 != 1); bits beyond the last whole
 // byte are discarded, as forgiving-base64 decode says.
@@ -179,7 +133,7 @@ js::RuntimeSpec* WithNatives(const std::vector<js::NativeBinding>& more, js::Run
 }  // namespace
 
 const js::RuntimeSpec& KilnRuntime() {
-  static const js::RuntimeSpec* spec = WithNatives(CryptoNatives(), new js::RuntimeSpec{
+  static const js::RuntimeSpec* spec = WithNatives(UrlNatives(), WithNatives(CryptoNatives(), new js::RuntimeSpec{
       kRuntimeJs,
       {
           {"log", Log},
@@ -190,10 +144,10 @@ const js::RuntimeSpec& KilnRuntime() {
           {"encodeUtf8", EncodeUtf8},
           {"decodeUtf8", DecodeUtf8},
           {"isValidUtf8", IsValidUtf8},
-          {"domainToASCII", DomainToAscii},
           {"decodeBase64", DecodeBase64},
       },
-  });
+      LazyModules(),
+  }));
   return *spec;
 }
 

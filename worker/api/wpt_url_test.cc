@@ -25,23 +25,27 @@ std::string ReadRunfile(const std::string& path) {
   return text.str();
 }
 
-// Failures we know and cannot fix here, with why.
+// Failures we know and cannot fix here, with why; each is a prefix of a
+// failing case's name. URL parsing is ada 2.7.8,
+// the WHATWG parser inside Debian's libnode108 (Node.js 18.20), which predates
+// two 2025 changes to the URL Standard that this data includes.
 const std::set<std::string> kKnownFailures = {
-    // Trailing spaces of an opaque path. These cases expect them stripped;
-    // the URL Standard (and whatwg-url since 14.2, and the setters cases of
-    // the same data for `search`) percent-encode the last one instead. No
-    // whatwg-url release passes both halves of this data.
+    // U+005E (^) in a path segment: percent-encoded by the Standard since 2025,
+    // kept by ada 2.7.8.
+    R"(new URL("foo://host/ !\"$%&'()*+,-./:;<=>@[\\]^_`{|}~", null))",
+    R"(new URL("wss://host/ !\"$%&'()*+,-./:;<=>@[\\]^_`{|}~", null))",
+    R"("a:/".pathname = "\u0000\u0001\t\n\r\u001f !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~)",
+    // Trailing spaces of an opaque path when its query or fragment goes away:
+    // the Standard's handling changed in 2025 (and this data holds cases from
+    // both sides of the change: no implementation passes all of them).
     R"(new URL("non-special:opaque  ?hi", null))",
     R"(new URL("non-special:opaque  #hi", null))",
-    R"("data:space                                                                                                                                  #fragment".hash = "")",
-    R"("sc:space    #fragment".hash = "")",
+    R"("data:space ?query".search = "")",
+    R"("sc:space ?query".search = "")",
+    R"("data:space  ?query#fragment".search = "")",
+    R"("sc:space  ?query#fragment".search = "")",
     R"("data:space  ?query#fragment".hash = "")",
     R"("sc:space  ?query#fragment".hash = "")",
-    // UTS #46 CheckBidi: ICU 72 (Debian 12's, Unicode 15.0) still applies the
-    // RFC 5893 rule to the digit-only label; newer UTS #46 does not.
-    R"("1.ي" (URL))",
-    R"("1.ي" (host setter))",
-    R"("1.ي" (hostname setter))",
 };
 
 TEST(WptUrlTest, EveryCasePassesButTheKnownFailures) {
@@ -56,7 +60,7 @@ TEST(WptUrlTest, EveryCasePassesButTheKnownFailures) {
   Limits limits;
   limits.cpu = absl::Seconds(20);
   limits.wall = absl::Seconds(60);
-  InvocationOutcome outcome = testing::RunFetch(bundle, limits);
+  InvocationOutcome outcome = testing::RunFetch(bundle, {.limits = limits});
   ASSERT_EQ(outcome.status, InvocationOutcome::Status::kOk) << outcome.error;
   nlohmann::json report = nlohmann::json::parse(outcome.http.body);
   std::set<std::string> seen;
@@ -66,7 +70,7 @@ TEST(WptUrlTest, EveryCasePassesButTheKnownFailures) {
       const std::string text = failure.get<std::string>();
       bool known = false;
       for (const std::string& k : kKnownFailures) {
-        if (text.rfind(k + ": ", 0) == 0) {
+        if (text.rfind(k, 0) == 0) {  // a prefix of the case's name
           known = true;
           seen.insert(k);
         }

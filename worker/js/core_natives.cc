@@ -1,9 +1,14 @@
 // Natives that need V8's own types, so they live in worker/js rather than
-// worker/api: structuredClone on V8's ValueSerializer. Added to every
+// worker/api: structuredClone on V8's ValueSerializer, and loading the
+// runtime's lazy modules. Added to every
 // runtime's `natives` object next to the RuntimeSpec's.
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "worker/js/internal.h"
 
 namespace kiln::worker::js::internal {
@@ -73,11 +78,65 @@ void StructuredClone(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::free(data.first);
 }
 
+// V8 code caches of the lazy modules, made by the first isolate of this
+// process that loads each one, so later isolates skip parsing and compiling.
+absl::Mutex code_cache_mu;
+std::map<std::string, std::string>& CodeCaches() {
+  static auto* caches = new std::map<std::string, std::string>();
+  return *caches;
+}
+
+// natives.loadModule(name) -> the module's factory function (see
+// RuntimeSpec::lazy_modules); throws for an unknown name.
+void LoadModule(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  const std::string name = ToUtf8(isolate, info[0]);
+  const LazyModule* module = nullptr;
+  for (const LazyModule& candidate : StateOf(isolate)->spec->lazy_modules) {
+    if (name == candidate.name) module = &candidate;
+  }
+  if (module == nullptr) {
+    isolate->ThrowException(v8::Exception::Error(Str(isolate, "no runtime module " + name)));
+    return;
+  }
+  v8::ScriptOrigin origin(isolate, Str(isolate, "kiln:" + name));
+  v8::ScriptCompiler::CachedData* cached = nullptr;
+  {
+    absl::MutexLock lock(&code_cache_mu);
+    auto found = CodeCaches().find(name);
+    if (found != CodeCaches().end()) {
+      cached = new v8::ScriptCompiler::CachedData(reinterpret_cast<const uint8_t*>(found->second.data()),
+                                                  static_cast<int>(found->second.size()));
+    }
+  }
+  v8::ScriptCompiler::Source source(Str(isolate, module->source), origin, cached);  // owns `cached`
+  v8::Local<v8::Script> script;
+  if (!v8::ScriptCompiler::Compile(context, &source,
+                                   cached != nullptr ? v8::ScriptCompiler::kConsumeCodeCache
+                                                     : v8::ScriptCompiler::kNoCompileOptions)
+           .ToLocal(&script)) {
+    return;
+  }
+  v8::Local<v8::Value> factory;
+  if (!script->Run(context).ToLocal(&factory)) return;
+  if (cached == nullptr) {
+    std::unique_ptr<v8::ScriptCompiler::CachedData> created(
+        v8::ScriptCompiler::CreateCodeCache(script->GetUnboundScript()));
+    if (created != nullptr) {
+      absl::MutexLock lock(&code_cache_mu);
+      CodeCaches().emplace(name, std::string(reinterpret_cast<const char*>(created->data), created->length));
+    }
+  }
+  info.GetReturnValue().Set(factory);
+}
+
 }  // namespace
 
 const std::vector<CoreNative>& CoreNatives() {
   static const std::vector<CoreNative>* natives = new std::vector<CoreNative>{
       {"structuredClone", StructuredClone},
+      {"loadModule", LoadModule},
   };
   return *natives;
 }

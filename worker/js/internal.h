@@ -5,10 +5,12 @@
 #include <v8.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 #include "absl/strings/string_view.h"
 
+#include "absl/synchronization/mutex.h"
 #include "worker/js/native.h"
 
 namespace kiln::worker::js::internal {
@@ -18,7 +20,14 @@ struct IsolateState {
   const RuntimeSpec* spec = nullptr;
   JsHost* host = nullptr;  // the invocation in progress, if any
   bool allow_wasm_codegen = false;
+  // Called (from any thread) when V8 posts a foreground task for this
+  // isolate, with its delay in seconds; see JsIsolate::SetTaskWaker.
+  absl::Mutex waker_mu;
+  std::function<void(double)> waker ABSL_GUARDED_BY(waker_mu);
 };
+
+// Tells the isolate's waker (if any) that V8 posted a foreground task.
+void NotifyForegroundTask(v8::Isolate* isolate, double delay_seconds);
 
 // Applies a function's code-generation policy to an isolate and its context:
 // eval / new Function refused unless `allow_eval`; WebAssembly compiled from

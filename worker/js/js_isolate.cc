@@ -159,7 +159,11 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
   bool ran = body(ctx).ToLocal(&started);
   if (ran && started->IsPromise()) pending.Reset(isolate, started.As<v8::Promise>());
   if (!try_catch.HasTerminated()) isolate->PerformMicrotaskCheckpoint();
-  while (!self.condemned() && v8::platform::PumpMessageLoop(V8Platform(), isolate)) {
+  // Tasks V8 posted (GC steps, a finished WebAssembly compile), each followed
+  // by the microtasks it queued.
+  while (!self.condemned() && !try_catch.HasTerminated() &&
+         v8::platform::PumpMessageLoop(V8Platform(), isolate)) {
+    isolate->PerformMicrotaskCheckpoint();
   }
   if (try_catch.HasTerminated() || self.condemned()) {
     // Termination without a recorded breach comes from V8 itself (e.g. the
@@ -168,7 +172,7 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
     return Breached();
   }
   TurnResult result;
-  if (!ran) {
+  if (!ran && try_catch.HasCaught()) {
     result.state = TurnResult::State::kThrew;
     result.error = internal::ExceptionStack(isolate, ctx, try_catch.Exception());
     return result;
@@ -181,6 +185,7 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
   switch (promise->State()) {
     case v8::Promise::kPending:
       result.state = TurnResult::State::kWaiting;
+      result.background_pending = isolate->HasPendingBackgroundTasks();
       return result;
     case v8::Promise::kRejected:
       pending.Reset();
@@ -405,6 +410,16 @@ TurnResult JsIsolate::FireTimer(uint32_t id) {
     v8::Local<v8::Value> args[] = {v8::Integer::NewFromUnsigned(isolate, id)};
     return impl.run_timer.Get(isolate)->Call(context, v8::Undefined(isolate), 1, args);
   });
+}
+
+TurnResult JsIsolate::RunPlatformTasks() {
+  Impl& impl = *impl_;
+  return impl.Turn(nullptr, [](v8::Local<v8::Context>) { return v8::MaybeLocal<v8::Value>(); });
+}
+
+void JsIsolate::SetTaskWaker(std::function<void(double)> waker) {
+  absl::MutexLock lock(&impl_->state.waker_mu);
+  impl_->state.waker = std::move(waker);
 }
 
 TurnResult JsIsolate::StartWaitUntil() {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct TurnResult {
   State state = State::kWaiting;
   std::string error;
   Breach breach = Breach::kNone;
+  // kWaiting only: V8 has background work under way (an asynchronous
+  // WebAssembly compile) that will post a task; the waker will be called.
+  bool background_pending = false;
 };
 
 class JsIsolate {
@@ -63,6 +67,12 @@ class JsIsolate {
   TurnResult StartScheduled(const ScheduledEvent& event, JsHost* host);
   // Runs the callbacks of timer `id`.
   TurnResult FireTimer(uint32_t id);
+  // Runs the tasks V8 posted for this isolate, then microtasks.
+  TurnResult RunPlatformTasks();
+  // Sets (or, with nullptr, clears) what is called, from any thread, when V8
+  // posts a foreground task for this isolate; its argument is the task's
+  // delay in seconds. The callee should come back with RunPlatformTasks().
+  void SetTaskWaker(std::function<void(double)> waker);
   // After the handler's result: waits for the promises given to
   // ctx.waitUntil(). kDone at once when there are none.
   TurnResult StartWaitUntil();

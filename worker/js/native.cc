@@ -31,6 +31,13 @@ intptr_t Lookup(const char* mangled) {
 
 }  // namespace
 
+void NotifyForegroundTask(v8::Isolate* isolate, double delay_seconds) {
+  IsolateState* state = isolate == nullptr ? nullptr : StateOf(isolate);
+  if (state == nullptr) return;
+  absl::MutexLock lock(&state->waker_mu);
+  if (state->waker) state->waker(delay_seconds);
+}
+
 std::atomic<int>& LiveIsolates() {
   static std::atomic<int> count{0};
   return count;
@@ -176,6 +183,15 @@ void NativeCall::ReturnBytes(absl::string_view bytes) {
   v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, bytes.size());
   if (!bytes.empty()) std::memcpy(buffer->Data(), bytes.data(), bytes.size());
   info_.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, bytes.size()));
+}
+
+void NativeCall::ReturnStringAndNumbers(absl::string_view utf8, absl::Span<const double> numbers) {
+  v8::Isolate* isolate = info_.GetIsolate();
+  std::vector<v8::Local<v8::Value>> elements;
+  elements.reserve(numbers.size() + 1);
+  elements.push_back(internal::Str(isolate, utf8));
+  for (double number : numbers) elements.push_back(v8::Number::New(isolate, number));
+  info_.GetReturnValue().Set(v8::Array::New(isolate, elements.data(), elements.size()));
 }
 
 void NativeCall::ThrowError(absl::string_view message) {

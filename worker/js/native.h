@@ -60,6 +60,8 @@ class NativeCall {
   void ReturnString(absl::string_view utf8);
   // Returns a new Uint8Array holding a copy of `bytes`.
   void ReturnBytes(absl::string_view bytes);
+  // Returns the array [utf8, numbers...].
+  void ReturnStringAndNumbers(absl::string_view utf8, absl::Span<const double> numbers);
   void ThrowError(absl::string_view message);
   void ThrowTypeError(absl::string_view message);
   void ThrowRangeError(absl::string_view message);
@@ -75,13 +77,24 @@ struct NativeBinding {
   NativeFunction function;
 };
 
-// What a function's isolates are built on: the runtime script and its natives.
-// `source` is a classic script evaluating to `function (natives) { ...; return
-// internals; }`; `natives` become the properties of its argument. The snapshot
-// fingerprint covers both, so a change to either refuses old snapshots.
+// A part of the runtime compiled on first use in each isolate (through
+// `natives.loadModule(name)`), so code few functions need does not weigh on
+// every boot. `source` is a classic script evaluating to
+// `function (natives, shared) { ...; return exports; }`.
+struct LazyModule {
+  const char* name;
+  const char* source;
+};
+
+// What a function's isolates are built on: the runtime script, its natives
+// and its lazily loaded modules. `source` is a classic script evaluating to
+// `function (natives) { ...; return internals; }`; `natives` become the
+// properties of its argument. The snapshot fingerprint covers all of it, so a
+// change refuses old snapshots.
 struct RuntimeSpec {
   std::string source;
   std::vector<NativeBinding> natives;
+  std::vector<LazyModule> lazy_modules;
 };
 
 }  // namespace kiln::worker::js

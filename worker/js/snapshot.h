@@ -1,7 +1,7 @@
 // The deploy-time build step: evaluates a bundle's top level on top of the Kiln
 // runtime inside a V8 SnapshotCreator and serializes the result, so isolates of
 // that function boot with everything already evaluated. Also the blob format:
-// a header carrying the runtime fingerprint, then V8's startup blob.
+// a header carrying the runtime fingerprint and a CRC-32, then V8's startup blob.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,9 @@ namespace kiln::worker::js {
 // it (V8 reads the blob while booting each isolate).
 class Snapshot {
  public:
-  // Checks the header; FailedPrecondition when the blob was built for another
-  // runtime fingerprint (never loaded), InvalidArgument when it is malformed.
+  // Checks the header and the checksum; FailedPrecondition when the blob was
+  // built for another runtime fingerprint (never loaded), InvalidArgument when
+  // it is malformed, DataLoss when its bytes were damaged.
   static absl::StatusOr<std::shared_ptr<const Snapshot>> Parse(std::string blob,
                                                                absl::string_view fingerprint);
 

@@ -161,6 +161,22 @@ TEST(SnapshotTest, ForeignFingerprintIsRefused) {
   EXPECT_EQ(garbage.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SnapshotTest, DamagedBytesAreRefusedBeforeAnyBoot) {
+  // V8's per-boot checksum is off; the header's CRC-32 stands in for it.
+  absl::StatusOr<BuildResult> built = BuildSnapshot(OneFile("export default { fetch() {} }"), Spec());
+  ASSERT_TRUE(built.ok()) << built.status();
+  ASSERT_TRUE(Snapshot::Parse(built->blob, RuntimeFingerprint(Spec())).ok());
+  for (size_t position : {built->blob.size() / 2, built->blob.size() - 1}) {
+    std::string damaged = built->blob;
+    damaged[position] ^= 0x20;
+    auto refused = Snapshot::Parse(damaged, RuntimeFingerprint(Spec()));
+    ASSERT_FALSE(refused.ok()) << "byte " << position;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  }
+  std::string truncated = built->blob.substr(0, built->blob.size() - 100);
+  EXPECT_FALSE(Snapshot::Parse(truncated, RuntimeFingerprint(Spec())).ok());
+}
+
 TEST(SnapshotTest, EachIsolateHasItsOwnRandomness) {
   // Math.random used at global scope too: the snapshot must not freeze its state.
   auto snapshot = Build(OneFile(R"JS(

@@ -21,7 +21,7 @@ namespace kiln::worker::js {
 namespace {
 
 // Bumped whenever the snapshot layout or the native calling convention changes.
-constexpr int kBlobFormatVersion = 1;
+constexpr int kBlobFormatVersion = 2;
 
 v8::Platform* platform = nullptr;  // V8's default platform, wrapped below
 uint64_t active_hash_seed = 0;
@@ -33,8 +33,42 @@ double RealClockMillis() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
-// V8's default platform with one change: the wall clock V8 reads for
-// Date.now() and new Date() is frozen while a turn runs (FrozenClockScope).
+// Forwards to V8's runner for an isolate, and tells the isolate's waker that
+// a task is waiting, so an invocation blocked on V8 work (an asynchronous
+// WebAssembly compile, say) runs it even when no timer is pending.
+class NotifyingTaskRunner final : public v8::TaskRunner {
+ public:
+  NotifyingTaskRunner(v8::Isolate* isolate, std::shared_ptr<v8::TaskRunner> inner)
+      : isolate_(isolate), inner_(std::move(inner)) {}
+  void PostTask(std::unique_ptr<v8::Task> task) override {
+    inner_->PostTask(std::move(task));
+    internal::NotifyForegroundTask(isolate_, 0);
+  }
+  void PostNonNestableTask(std::unique_ptr<v8::Task> task) override {
+    inner_->PostNonNestableTask(std::move(task));
+    internal::NotifyForegroundTask(isolate_, 0);
+  }
+  void PostDelayedTask(std::unique_ptr<v8::Task> task, double delay) override {
+    inner_->PostDelayedTask(std::move(task), delay);
+    internal::NotifyForegroundTask(isolate_, delay);
+  }
+  void PostNonNestableDelayedTask(std::unique_ptr<v8::Task> task, double delay) override {
+    inner_->PostNonNestableDelayedTask(std::move(task), delay);
+    internal::NotifyForegroundTask(isolate_, delay);
+  }
+  void PostIdleTask(std::unique_ptr<v8::IdleTask> task) override { inner_->PostIdleTask(std::move(task)); }
+  bool IdleTasksEnabled() override { return inner_->IdleTasksEnabled(); }
+  bool NonNestableTasksEnabled() const override { return inner_->NonNestableTasksEnabled(); }
+  bool NonNestableDelayedTasksEnabled() const override { return inner_->NonNestableDelayedTasksEnabled(); }
+
+ private:
+  v8::Isolate* isolate_;
+  std::shared_ptr<v8::TaskRunner> inner_;
+};
+
+// V8's default platform with two changes: the wall clock V8 reads for
+// Date.now() and new Date() is frozen while a turn runs (FrozenClockScope),
+// and posting a foreground task wakes the isolate's invocation.
 class KilnPlatform final : public v8::Platform {
  public:
   explicit KilnPlatform(v8::Platform* inner) : inner_(inner) {}
@@ -44,7 +78,7 @@ class KilnPlatform final : public v8::Platform {
   bool OnCriticalMemoryPressure(size_t length) override { return inner_->OnCriticalMemoryPressure(length); }
   int NumberOfWorkerThreads() override { return inner_->NumberOfWorkerThreads(); }
   std::shared_ptr<v8::TaskRunner> GetForegroundTaskRunner(v8::Isolate* isolate) override {
-    return inner_->GetForegroundTaskRunner(isolate);
+    return std::make_shared<NotifyingTaskRunner>(isolate, inner_->GetForegroundTaskRunner(isolate));
   }
   void CallOnWorkerThread(std::unique_ptr<v8::Task> task) override {
     inner_->CallOnWorkerThread(std::move(task));
@@ -85,7 +119,9 @@ bool FillRandom(unsigned char* buffer, size_t length) {
 }  // namespace
 
 const char* KilnV8Flags() {
-  return "--no-harmony-sharedarraybuffer";
+  // Snapshot blobs are checked once when parsed (Snapshot::Parse), not by V8
+  // on every isolate boot.
+  return "--no-harmony-sharedarraybuffer --no-verify-snapshot-checksum";
 }
 
 void InitializeV8(uint64_t hash_seed) {
@@ -124,6 +160,9 @@ std::string RuntimeFingerprint(const RuntimeSpec& spec) {
   for (const NativeBinding& native : spec.natives) absl::StrAppend(&material, "\nnative=", native.name);
   for (const internal::CoreNative& native : internal::CoreNatives()) {
     absl::StrAppend(&material, "\ncore=", native.name);
+  }
+  for (const LazyModule& module : spec.lazy_modules) {
+    absl::StrAppend(&material, "\nmodule=", module.name, "\n", module.source);
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;

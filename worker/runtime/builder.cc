@@ -251,9 +251,10 @@ absl::StatusOr<js::BuildResult> BuilderProcess::Build(const Bundle& bundle,
   // The child enforces the build's time limit; this is the backstop.
   const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(options.time_limit)) + 30000;
   if (!WriteAll(fd_, EncodeRequest(bundle, options)) || !ReadFrame(fd_, &reply, timeout_ms)) {
+    // Closing the socket ends the child once its current build is over (its
+    // own time limit bounds that); a confined worker may not signal it.
     close(fd_);
     fd_ = -1;
-    kill(pid_, SIGKILL);
     return absl::UnavailableError("the snapshot builder process died or stopped answering");
   }
   return DecodeResult(reply);

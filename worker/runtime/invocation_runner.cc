@@ -1,6 +1,7 @@
 // InvocationRunner: the turn loop of one invocation.
 #include "worker/runtime/invocation_runner.h"
 
+#include <algorithm>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -86,6 +87,32 @@ void InvocationRunner::Begin() {
     return;
   }
   lease_ = std::move(*lease);
+  // V8 may post tasks for the isolate from its own threads; run them here.
+  Executor* executor = &executor_;
+  InvocationRunner* self = this;
+  lease_.isolate->SetTaskWaker([executor, self](double delay_seconds) {
+    executor->Post([self, delay_seconds] {
+      if (live_runners == nullptr || live_runners->count(self) == 0) return;
+      if (delay_seconds <= 0) {
+        self->OnPlatformTask();
+        return;
+      }
+      auto* timer = new uv_timer_t;
+      uv_timer_init(self->executor_.loop(), timer);
+      timer->data = new TimerData{self, 0};
+      self->platform_timers_.push_back(timer);
+      uv_timer_start(
+          timer,
+          [](uv_timer_t* t) {
+            InvocationRunner* runner = static_cast<TimerData*>(t->data)->runner;
+            auto& timers = runner->platform_timers_;
+            timers.erase(std::remove(timers.begin(), timers.end(), t), timers.end());
+            CloseTimer(t);
+            runner->OnPlatformTask();
+          },
+          static_cast<uint64_t>(delay_seconds * 1000) + 1, 0);
+    });
+  });
   StartDeadline(lease_.function->settings.limits.wall);
   RunTurn([this](js::JsIsolate& isolate) {
     if (auto* http = std::get_if<HttpRequest>(&event_)) return isolate.StartFetch(*http, this);
@@ -110,7 +137,7 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
   switch (result.state) {
     case State::kWaiting:
       if (phase_ == Phase::kWaitUntil && outcome_.has_value()) Deliver(std::move(*outcome_));
-      if (timers_.empty()) {
+      if (timers_.empty() && platform_timers_.empty() && !result.background_pending) {
         // Nothing can ever settle the promise: no timer is pending and the
         // runtime has no other source of events. Fail now rather than at the
         // wall limit (Cloudflare reports the same as a hung script).
@@ -189,8 +216,11 @@ void InvocationRunner::EnterWaitUntil() {
 void InvocationRunner::Finish() {
   if (phase_ == Phase::kFinished) return;
   phase_ = Phase::kFinished;
+  lease_.isolate->SetTaskWaker(nullptr);
   for (auto& [id, timer] : timers_) CloseTimer(timer);
   timers_.clear();
+  for (uv_timer_t* timer : platform_timers_) CloseTimer(timer);
+  platform_timers_.clear();
   if (deadline_timer_ != nullptr) {
     CloseTimer(deadline_timer_);
     deadline_timer_ = nullptr;
@@ -219,6 +249,15 @@ void InvocationRunner::StartDeadline(absl::Duration after) {
 }
 
 void InvocationRunner::OnDeadline() {
+  // libuv measures timers from its cached loop time, which can lag the real
+  // clock: a timer may fire a little before deadline_. Wait out the rest.
+  if (const absl::Duration early = deadline_ - absl::Now(); early > absl::ZeroDuration()) {
+    uv_timer_start(
+        deadline_timer_,
+        [](uv_timer_t* timer) { static_cast<TimerData*>(timer->data)->runner->OnDeadline(); },
+        static_cast<uint64_t>(absl::ToInt64Milliseconds(early)) + 1, 0);
+    return;
+  }
   // Awaiting past the phase's wall budget (running past it is the
   // watchdog's job). The isolate still holds the pending work: condemn it.
   lease_.isolate->Terminate(Breach::kWall);
@@ -243,6 +282,11 @@ void InvocationRunner::OnTimer(uint32_t id) {
     timers_.erase(found);
   }
   RunTurn([id](js::JsIsolate& isolate) { return isolate.FireTimer(id); });
+}
+
+void InvocationRunner::OnPlatformTask() {
+  if (phase_ == Phase::kFinished) return;
+  RunTurn([](js::JsIsolate& isolate) { return isolate.RunPlatformTasks(); });
 }
 
 void InvocationRunner::Log(LogLevel level, absl::string_view message) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "worker/js/native.h"
@@ -54,6 +55,8 @@ class InvocationRunner final : public js::JsHost {
   void EnterWaitUntil();
   void Finish();
   void OnTimer(uint32_t id);
+  // V8 posted a task for the isolate (from any thread: see Begin()).
+  void OnPlatformTask();
   void OnDeadline();
   void StartDeadline(absl::Duration after);
 
@@ -76,6 +79,8 @@ class InvocationRunner final : public js::JsHost {
   // Timers set by JavaScript, by id; each uv timer is freed in its close callback.
   std::unordered_map<uint32_t, uv_timer_t*> timers_;
   uv_timer_t* deadline_timer_ = nullptr;
+  // One-shot timers for V8's delayed foreground tasks.
+  std::vector<uv_timer_t*> platform_timers_;
 };
 
 }  // namespace kiln::worker::internal

@@ -1,9 +1,11 @@
 // kiln-worker: runs tenants' JavaScript for a Kiln scheduler. Start-up order
-// matters (see sandbox/confine.h): close inherited descriptors, dial the
-// scheduler, enter empty namespaces while single-threaded, start V8 and the
-// gRPC stream on the dialed socket, warm up, confine with seccomp, then serve
-// builds and invocations until drained. Wiring only.
+// matters (see sandbox/confine.h): close inherited descriptors, fork the
+// snapshot builder, dial the scheduler, enter empty namespaces while
+// single-threaded, start V8 and the gRPC stream on the dialed socket, warm up,
+// confine with seccomp, then serve builds and invocations until drained.
+// Wiring only.
 #include <grpcpp/create_channel_posix.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include "sandbox/namespaces.h"
 #include "sandbox/worker_policy.h"
 #include "worker/api/natives.h"
+#include "worker/runtime/builder.h"
 #include "worker/runtime/runtime.h"
 #include "worker/server/dial.h"
 #include "worker/server/worker_client.h"
@@ -92,12 +95,37 @@ int main(int argc, char** argv) {
   absl::Status status = kiln::sandbox::CloseInheritedDescriptors();
   if (!status.ok()) return Fail("closing inherited descriptors", status);
 
-  // 2. The one connection this worker will ever make, then the namespaces
+  // 2. The snapshot builder, a child process (fork needs a single thread):
+  // builds never run beside this process's isolates (worker/runtime/builder.h),
+  // and top-level code of a deploy runs apart from serving tenants. It is
+  // confined like the worker.
+  const bool confine = sandbox != "off";
+  kiln::worker::BuilderProcessOptions builder_options;
+  builder_options.hash_seed = hash_seed;
+  if (confine && namespaces) {
+    builder_options.before_v8 = [] {
+      absl::StatusOr<kiln::sandbox::Namespaces> entered = kiln::sandbox::EnterEmptyNamespaces();
+      return entered.ok() || entered.status().code() == absl::StatusCode::kPermissionDenied
+                 ? absl::OkStatus()
+                 : entered.status();
+    };
+  }
+  if (confine) builder_options.after_warm_up = [mode] { return kiln::sandbox::ConfineWorker({.mode = mode}); };
+  if (hash_seed == 0) {
+    // Builder and worker must agree on the seed (js::InitializeV8).
+    while (hash_seed == 0) getrandom(&hash_seed, sizeof(hash_seed), 0);
+    builder_options.hash_seed = hash_seed;
+  }
+  absl::StatusOr<std::unique_ptr<kiln::worker::BuilderProcess>> builder =
+      kiln::worker::BuilderProcess::Start(kiln::worker::api::KilnRuntime(), builder_options);
+  if (!builder.ok()) return Fail("starting the snapshot builder", builder.status());
+
+  // 3. The one connection this worker will ever make, then the namespaces
   // (both while single-threaded).
   absl::StatusOr<int> socket = kiln::worker::server::DialTcp(client.scheduler, client.connect_timeout);
   if (!socket.ok()) return Fail("connecting", socket.status());
   std::string confinement = "no namespaces";
-  if (sandbox != "off" && namespaces) {
+  if (confine && namespaces) {
     absl::StatusOr<kiln::sandbox::Namespaces> entered = kiln::sandbox::EnterEmptyNamespaces();
     if (entered.ok()) {
       confinement = "namespaces " + entered->ToString();
@@ -109,20 +137,20 @@ int main(int argc, char** argv) {
     }
   }
 
-  // 3. V8, executors, and the stream on the dialed socket.
+  // 4. V8, executors, and the stream on the dialed socket.
   kiln::worker::server::StreamLogSink logs;
   kiln::worker::WorkerRuntime runtime(
       kiln::worker::api::KilnRuntime(),
       {.executors = executors, .memory_budget_bytes = client.memory_budget_bytes, .logs = &logs,
-       .hash_seed = hash_seed});
+       .hash_seed = hash_seed, .builder = builder->get()});
   kiln::worker::server::WorkerClient worker(runtime, logs, client);
   status = worker.Connect(grpc::CreateInsecureChannelFromFd(client.scheduler, *socket));
   if (!status.ok()) return Fail("registering", status);
 
-  // 4. Load what V8 and ICU read lazily, then confine every thread.
+  // 5. Load what V8 and ICU read lazily, then confine every thread.
   status = runtime.WarmUp();
   if (!status.ok()) return Fail("warming up", status);
-  if (sandbox != "off") {
+  if (confine) {
     status = kiln::sandbox::ConfineWorker({.mode = mode});
     if (!status.ok()) return Fail("applying the sandbox", status);
     confinement += absl::StrCat(", seccomp ", sandbox);
@@ -132,7 +160,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "kiln-worker %s: connected to %s (runtime %s; %s)\n", client.worker_id.c_str(),
                client.scheduler.c_str(), runtime.fingerprint().c_str(), confinement.c_str());
 
-  // 5. Serve until drained.
+  // 6. Serve until drained.
   status = worker.Serve();
   if (!status.ok()) return Fail("serving", status);
   return 0;

@@ -1,15 +1,20 @@
-// Kiln runtime: globals from the npm implementations bundled in `vendor`
-// (worker/api/vendor/entry.js): URL, URLSearchParams, Web Streams,
-// TextEncoder/TextDecoder and their streams.
+// Kiln runtime: the globals of the lazy modules "streams" (web-streams-polyfill)
+// and "encoding" (@exodus/bytes), defined to load on first access.
 
 for (const name of [
-  'URL', 'URLSearchParams',
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
   'ReadableStreamDefaultController', 'ReadableByteStreamController', 'ReadableStreamBYOBRequest',
   'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
   'TransformStream', 'TransformStreamDefaultController',
   'ByteLengthQueuingStrategy', 'CountQueuingStrategy',
-  'TextEncoder', 'TextDecoder', 'TextEncoderStream', 'TextDecoderStream',
 ]) {
-  defineGlobal(name, vendor[name]);
+  defineLazyGlobal(name, () => lazyModule('streams')?.[name]);
+}
+for (const name of ['TextEncoder', 'TextDecoder', 'TextEncoderStream', 'TextDecoderStream']) {
+  defineLazyGlobal(name, () => lazyModule('encoding')?.[name]);
+}
+
+// ReadableStream without loading the streams module when none can exist yet.
+function isReadableStream(value) {
+  return moduleLoaded('streams') && value instanceof lazyModule('streams').ReadableStream;
 }

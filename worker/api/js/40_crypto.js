@@ -1,6 +1,5 @@
 // Kiln runtime: crypto.getRandomValues and crypto.randomUUID, from the
 // operating system's CSPRNG through natives (never frozen in a snapshot);
-// crypto.subtle is 41_subtle.js.
 
 function getRandomValues(array) {
   if (!(ArrayBuffer.isView(array)) || array instanceof Float32Array || array instanceof Float64Array ||
@@ -26,4 +25,8 @@ function randomUUID() {
   return hex;
 }
 
-defineGlobal('crypto', Object.freeze({ getRandomValues, randomUUID, get subtle() { return subtle; } }));
+// crypto.subtle and its classes come from the lazy module "subtle"
+// (js/lazy/subtle.js).
+defineGlobal('crypto', Object.freeze({ getRandomValues, randomUUID, get subtle() { return lazyModule('subtle').subtle; } }));
+defineLazyGlobal('SubtleCrypto', () => lazyModule('subtle')?.SubtleCrypto);
+defineLazyGlobal('CryptoKey', () => lazyModule('subtle')?.CryptoKey);

@@ -128,7 +128,7 @@ function extractBody(body) {
   if (body instanceof Blob) return [Blob._bytes(body), body.type || null];
   if (body instanceof URLSearchParams) return [body.toString(), 'application/x-www-form-urlencoded;charset=UTF-8'];
   if (body instanceof FormData) return FormData._serialize(body);
-  if (body instanceof ReadableStream) {
+  if (isReadableStream(body)) {
     if (body.locked || body._disturbed) throw new TypeError('The body stream is locked or already read');
     return [body, null];
   }
@@ -169,7 +169,7 @@ class Body {
   #used = false;
 
   _initBody(source) {
-    if (source instanceof ReadableStream) this.#stream = source;
+    if (isReadableStream(source)) this.#stream = source;
     else this.#source = source;
   }
   _hasBody() { return this.#source !== null || this.#stream !== null; }
@@ -234,12 +234,13 @@ class Body {
     const contentType = this.headers.get('content-type') ?? '';
     const essence = mimeEssence(contentType);
     if (essence === 'multipart/form-data') {
-      const boundary = vendor.getMultipartBoundary(contentType);
+      const multipart = lazyModule('multipart');
+      const boundary = multipart.getMultipartBoundary(contentType);
       if (!boundary) throw new TypeError('multipart/form-data without a boundary');
       const bytes = await this.bytes();
       const form = new FormData();
       try {
-        for (const part of vendor.parseMultipart(bytes, { boundary })) {
+        for (const part of multipart.parseMultipart(bytes, { boundary })) {
           if (part.name === undefined) continue;
           if (part.filename !== undefined) {
             form.append(part.name, new File([part.bytes], part.filename, { type: part.mediaType ?? '' }));
@@ -451,7 +452,7 @@ class Response extends Body {
   // stream body is read to the end first.
   static async _toWire(response) {
     let body = response._peekBody();
-    if (body instanceof ReadableStream) body = await response.bytes();
+    if (isReadableStream(body)) body = await response.bytes();
     return [response.#status, Headers._flat(response.#headers), body];
   }
 }

@@ -1,47 +1,30 @@
-// The npm implementations the Kiln runtime is built on, bundled by esbuild
+// The npm code the Kiln runtime loads eagerly, bundled by esbuild
 // (//worker/api:vendor_js) into one script that defines `vendor`:
-//   whatwg-url            URL, URLSearchParams (the WHATWG reference implementation);
-//                         its IDNA step (tr46) is replaced by ICU through natives
-//                         (tr46_icu.js), so no Unicode mapping table lives in
-//                         every isolate's heap
-//   web-streams-polyfill  ReadableStream, WritableStream, TransformStream, ...
-//                         (spec-following, tested against the WPT streams suite)
-//   @exodus/bytes         TextEncoder/TextDecoder (+ streams) with the WHATWG
-//                         labels: UTF-8, UTF-16, legacy single-byte; base64
-//   @remix-run/multipart-parser  multipart/form-data parsing for formData()
-// Versions are pinned in ops/js/package-lock.json.
-const encoding = require('@exodus/bytes/encoding-lite.js');
-// whatwg-url creates a TextEncoder and a TextDecoder when it loads.
-for (const name of ['TextEncoder', 'TextDecoder']) {
-  Object.defineProperty(globalThis, name, { value: encoding[name], writable: true, configurable: true });
+//   whatwg-url      application/x-www-form-urlencoded parsing and serializing
+//                   for URLSearchParams (the WHATWG reference
+//                   implementation's; URL parsing itself is native: ada,
+//                   worker/api/url_natives.cc)
+//   @exodus/bytes   base64 for btoa
+// The rest loads on first use, as lazy runtime modules (streams.js,
+// encoding.js, multipart.js here; see RuntimeSpec::lazy_modules). Versions are
+// pinned in ops/js/package-lock.json.
+
+// whatwg-url's encoding helpers create a UTF-8 TextEncoder and TextDecoder
+// (ignoreBOM) when they load; these stand-ins use V8's own UTF-8 conversion.
+// The globals user code sees are defined afterwards (js/05_vendor.js).
+class NativeUtf8Encoder {
+  encode(text = '') { return natives.encodeUtf8(String(text)); }
 }
-const { URL, URLSearchParams } = require('whatwg-url');
-const streams = require('web-streams-polyfill');
+class NativeUtf8Decoder {
+  decode(bytes) { return natives.decodeUtf8(bytes); }
+}
+Object.defineProperty(globalThis, 'TextEncoder', { value: NativeUtf8Encoder, writable: true, configurable: true });
+Object.defineProperty(globalThis, 'TextDecoder', { value: NativeUtf8Decoder, writable: true, configurable: true });
+const urlencoded = require('whatwg-url/lib/urlencoded.js');
 const base64 = require('@exodus/bytes/base64.js');
-const multipart = require('@remix-run/multipart-parser');
 
 module.exports = {
-  URL,
-  URLSearchParams,
-  ReadableStream: streams.ReadableStream,
-  ReadableStreamDefaultReader: streams.ReadableStreamDefaultReader,
-  ReadableStreamBYOBReader: streams.ReadableStreamBYOBReader,
-  ReadableStreamDefaultController: streams.ReadableStreamDefaultController,
-  ReadableByteStreamController: streams.ReadableByteStreamController,
-  ReadableStreamBYOBRequest: streams.ReadableStreamBYOBRequest,
-  WritableStream: streams.WritableStream,
-  WritableStreamDefaultWriter: streams.WritableStreamDefaultWriter,
-  WritableStreamDefaultController: streams.WritableStreamDefaultController,
-  TransformStream: streams.TransformStream,
-  TransformStreamDefaultController: streams.TransformStreamDefaultController,
-  ByteLengthQueuingStrategy: streams.ByteLengthQueuingStrategy,
-  CountQueuingStrategy: streams.CountQueuingStrategy,
-  TextEncoder: encoding.TextEncoder,
-  TextDecoder: encoding.TextDecoder,
-  TextEncoderStream: encoding.TextEncoderStream,
-  TextDecoderStream: encoding.TextDecoderStream,
+  parseUrlencodedString: urlencoded.parseUrlencodedString,
+  serializeUrlencoded: urlencoded.serializeUrlencoded,
   toBase64: base64.toBase64,
-  fromBase64: base64.fromBase64,
-  parseMultipart: multipart.parseMultipart,
-  getMultipartBoundary: multipart.getMultipartBoundary,
 };

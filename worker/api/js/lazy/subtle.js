@@ -1,7 +1,7 @@
-// Kiln runtime: crypto.subtle (WebCrypto): SubtleCrypto and CryptoKey, over
-// the stateless OpenSSL natives of
-// worker/api/crypto_natives.cc. Key material stays in CryptoKey private fields
-// (bytes only) and is handed to a native on each call.
+// Lazy runtime module "subtle": crypto.subtle (WebCrypto), SubtleCrypto and
+// CryptoKey, over the stateless OpenSSL natives of worker/api/crypto_natives.cc.
+// Key material stays in CryptoKey private fields (bytes only) and is handed to
+// a native on each call. Loaded on first use of crypto.subtle (js/40_crypto.js).
 
 // ---- helpers ------------------------------------------------------------------
 
@@ -532,6 +532,4 @@ class SubtleCrypto {
 }
 Object.defineProperty(SubtleCrypto.prototype, Symbol.toStringTag, { value: 'SubtleCrypto', configurable: true });
 
-const subtle = new SubtleCrypto(CONSTRUCT);
-defineGlobal('SubtleCrypto', SubtleCrypto);
-defineGlobal('CryptoKey', CryptoKey);
+return { subtle: new SubtleCrypto(CONSTRUCT), SubtleCrypto, CryptoKey };
