@@ -59,8 +59,7 @@ absl::StatusOr<size_t> PickBuilder(absl::Span<const BuilderView> workers) {
   if (workers.empty()) return absl::UnavailableError("no worker can build a snapshot now");
   size_t best = 0;
   auto key = [](const BuilderView& v) {
-    const int group = v.build_only ? 0 : (v.holds_functions ? 2 : 1);
-    return std::make_tuple(group, v.builds, v.in_flight);
+    return std::make_tuple(!v.build_only, v.builds, v.in_flight, v.holds_functions);
   };
   for (size_t i = 1; i < workers.size(); ++i) {
     if (key(workers[i]) < key(workers[best])) best = i;

@@ -6,7 +6,7 @@
 // Invocations: warm affinity first (a worker that already holds the version,
 // with an idle isolate of it ahead of one without), spilling to the least
 // loaded worker once the warm ones are busy; never a worker at its concurrency
-// cap. Builds: a build-only worker, else one holding no function.
+// cap. Builds: a build-only worker, else the least busy one.
 #pragma once
 
 #include <cstddef>
@@ -45,16 +45,15 @@ absl::StatusOr<size_t> PickWorker(absl::Span<const WorkerView> workers,
 // One worker as placement sees it for a snapshot build.
 struct BuilderView {
   bool build_only = false;      // reserved for builds (never placed for invocations)
-  bool holds_functions = false; // has loaded versions (a kiln-worker with live isolates
-                                // cannot build: see scheduler/README.md)
+  bool holds_functions = false; // has loaded versions (an older kiln-worker with live
+                                // isolates cannot build: see scheduler/README.md)
   uint32_t builds = 0;          // builds sent to it and not answered
   uint32_t in_flight = 0;       // invocations in flight there
 };
 
-// The index of the worker to build on: build-only workers first, then
-// workers holding no function, then the rest; within a group the fewest
-// pending builds, then the fewest invocations, then the lowest index.
-// Unavailable when `workers` is empty.
+// The index of the worker to build on: build-only workers first; then the
+// fewest pending builds, the fewest invocations in flight, one holding no
+// function, the lowest index. Unavailable when `workers` is empty.
 absl::StatusOr<size_t> PickBuilder(absl::Span<const BuilderView> workers);
 
 }  // namespace kiln::scheduler

@@ -79,17 +79,19 @@ TEST(PickWorkerTest, ColdTiesGoToTheLowestIndex) {
   EXPECT_EQ(*PickWorker(workers), 1u);
 }
 
-TEST(PickBuilderTest, BuildOnlyWorkersFirstThenEmptyOnes) {
+TEST(PickBuilderTest, BuildOnlyWorkersFirstThenTheLeastBusy) {
   std::vector<BuilderView> workers = {
-      {.holds_functions = true},
+      {.holds_functions = true, .in_flight = 1},
       {.holds_functions = false, .in_flight = 5},
       {.build_only = true, .builds = 2},
   };
   EXPECT_EQ(*PickBuilder(workers), 2u);
   workers.pop_back();
-  EXPECT_EQ(*PickBuilder(workers), 1u);
-  workers.pop_back();
-  EXPECT_EQ(*PickBuilder(workers), 0u);
+  EXPECT_EQ(*PickBuilder(workers), 0u);  // fewer invocations in flight
+  workers = {{.holds_functions = true}, {.holds_functions = false}};
+  EXPECT_EQ(*PickBuilder(workers), 1u);  // a tie goes to the one holding nothing
+  workers = {{.builds = 1}, {.builds = 0, .in_flight = 9}};
+  EXPECT_EQ(*PickBuilder(workers), 1u);  // builds queue behind builds
 }
 
 TEST(PickBuilderTest, FewestPendingBuildsWithinAGroup) {

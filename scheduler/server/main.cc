@@ -1,7 +1,8 @@
 // kiln-scheduler: Kiln's control plane. Opens the store in --data-dir, loads
 // every function's active version into memory, serves kiln.v1.Control (the
-// CLI) and kiln.v1.Worker (the workers) on --api, and supervises --workers
-// local kiln-worker processes. SIGINT/SIGTERM drain it. Wiring only.
+// CLI) and kiln.v1.Worker (the workers) on --api and HTTP (the gateway) on
+// --http-port, and supervises --workers local kiln-worker processes.
+// SIGINT/SIGTERM drain it. Wiring only.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -27,7 +28,9 @@
 #include "scheduler/fleet/supervisor.h"
 #include "scheduler/fleet/worker_service.h"
 #include "scheduler/server/auth.h"
+#include "scheduler/gateway/gateway.h"
 #include "scheduler/server/control_service.h"
+#include "scheduler/server/gateway_backend.h"
 #include "scheduler/server/log_hub.h"
 #include "scheduler/server/scheduler_core.h"
 #include "scheduler/store/rocksdb_store.h"
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string api = "127.0.0.1:7070";
   int workers = 2;
-  int build_workers = 1;
+  int build_workers = 0;
   std::string worker_binary;
   std::vector<std::string> worker_args;
   std::string base_domain = "localhost";
@@ -109,14 +112,16 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "local kiln-worker processes that serve invocations")
       ->check(CLI::Range(0, 256));
   app.add_option("--build-workers", build_workers,
-                 "local kiln-worker processes reserved for snapshot builds")
+                 "local kiln-worker processes reserved for snapshot builds (keeps deploy CPU "
+                 "off the serving workers)")
       ->check(CLI::Range(0, 16));
   app.add_option("--worker-binary", worker_binary, "path of kiln-worker (default: beside this binary)");
   app.add_option("--worker-arg", worker_args,
                  "an extra argument for every local worker, e.g. --worker-arg=--executors=1");
   app.add_option("--base-domain", base_domain, "functions answer at <function>.<tenant>.<base-domain>");
-  app.add_option("--http-port", http_port, "the HTTP gateway's port, for function URLs")
-      ->check(CLI::Range(1, 65535));
+  app.add_option("--http-port", http_port,
+                 "the HTTP gateway's port, on the --api host (0: any free port)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--heartbeat-ms", heartbeat_ms,
                  "worker heartbeat interval; a worker silent for 3 is dead")
       ->check(CLI::Range(10, 60000));
@@ -208,6 +213,16 @@ int main(int argc, char** argv) {
   std::printf("kiln-scheduler: api listening on %s\n", listening.c_str());
   std::fflush(stdout);
 
+  // The HTTP gateway, on the API's host.
+  GatewayBackend http_backend(core);
+  absl::StatusOr<std::unique_ptr<gateway::Gateway>> gateway =
+      gateway::Gateway::Start(http_backend, {.listen = absl::StrCat(host, ":", http_port)});
+  if (!gateway.ok()) return Fail("starting the HTTP gateway", gateway.status());
+  core.SetHttpPort(static_cast<uint16_t>((*gateway)->port()));
+  const std::string http_listening = absl::StrCat(host, ":", (*gateway)->port());
+  std::printf("kiln-scheduler: http listening on %s\n", http_listening.c_str());
+  std::fflush(stdout);
+
   if (workers + build_workers > 0) {
     absl::Status started = supervisor.Start(DialAddress(host, port));
     if (!started.ok()) return Fail("starting the workers", started);
@@ -216,10 +231,12 @@ int main(int argc, char** argv) {
   }
   // Written once the local workers have registered (or 30 s passed): the CLI
   // and tests read it as "ready".
-  written = WriteFileAtomically(data_dir + "/api.addr", listening + "\n", 0644);
+  written = WriteFileAtomically(data_dir + "/http.addr", http_listening + "\n", 0644);
+  if (written.ok()) written = WriteFileAtomically(data_dir + "/api.addr", listening + "\n", 0644);
   if (!written.ok()) return Fail("writing api.addr", written);
   Log("main", absl::StrCat("ready: ", fleet.Workers().size(), " workers, api on ", listening,
-                           ", functions at http://<function>.<tenant>.", base_domain, ":", http_port, "/"));
+                           ", functions at http://<function>.<tenant>.", base_domain, ":",
+                           (*gateway)->port(), "/"));
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -232,6 +249,7 @@ int main(int argc, char** argv) {
   supervisor.StopRestarting();
   fleet.Drain(drain);
   Log("main", "workers drained");
+  gateway->reset();  // after the drain: in-flight HTTP answers were written
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   Log("main", "api closed");
   fleet.Stop();

@@ -5,6 +5,7 @@
 // the gateway per request, most specific pattern first. In memory only.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -59,6 +60,10 @@ bool HostsOverlap(const RoutePattern& a, const RoutePattern& b);
 struct RouteTarget {
   std::string tenant;
   std::string function;
+  // The function's request body limit (Limits.request_body_bytes) as
+  // Invoker::ResolveRoute reports it; 0: the front end's own. RouteTable
+  // leaves it 0.
+  uint64_t max_body_bytes = 0;
   bool operator==(const RouteTarget& other) const {
     return tenant == other.tenant && function == other.function;
   }

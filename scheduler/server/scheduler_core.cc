@@ -37,6 +37,7 @@ SchedulerCore::SchedulerCore(Store& store, CoreOptions options)
     : store_(store),
       options_(std::move(options)),
       snapshots_(options_.snapshot_cache_bytes),
+      http_port_(options_.http_port),
       routes_(options_.base_domain) {}
 
 void SchedulerCore::AttachFleet(Fleet* fleet) { fleet_ = fleet; }
@@ -45,8 +46,10 @@ std::string SchedulerCore::Key(absl::string_view tenant, absl::string_view name)
   return absl::StrCat(tenant, "/", name);
 }
 
+void SchedulerCore::SetHttpPort(uint16_t port) { http_port_.store(port); }
+
 std::string SchedulerCore::FunctionUrl(absl::string_view tenant, absl::string_view name) const {
-  return absl::StrCat("http://", name, ".", tenant, ".", options_.base_domain, ":", options_.http_port,
+  return absl::StrCat("http://", name, ".", tenant, ".", options_.base_domain, ":", http_port_.load(),
                       "/");
 }
 
@@ -289,9 +292,10 @@ absl::StatusOr<RouteTarget> SchedulerCore::ResolveRoute(absl::string_view host,
                                                         absl::string_view path) const {
   absl::ReaderMutexLock lock(&mu_);
   std::optional<RouteTarget> target = routes_.Resolve(host, path);
-  if (!target || !functions_.contains(Key(target->tenant, target->function))) {
-    return absl::NotFoundError(absl::StrCat("no function answers at ", host, path));
-  }
+  if (!target) return absl::NotFoundError(absl::StrCat("no function answers at ", host, path));
+  auto it = functions_.find(Key(target->tenant, target->function));
+  if (it == functions_.end()) return absl::NotFoundError(absl::StrCat("no function answers at ", host, path));
+  target->max_body_bytes = it->second.config.limits().request_body_bytes();
   return *std::move(target);
 }
 

@@ -7,6 +7,7 @@
 // so invocations never read the store.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,6 +69,9 @@ class SchedulerCore final : public Invoker, public VersionSource {
 
   // "http://<function>.<tenant>.<base-domain>:<http-port>/".
   std::string FunctionUrl(absl::string_view tenant, absl::string_view name) const;
+  // The gateway's port for FunctionUrl, once bound (CoreOptions.http_port
+  // until then).
+  void SetHttpPort(uint16_t port);
 
   // Validates (store/validate.h, routes), builds the snapshot on a worker
   // (unless the store holds one of the same bundle for the fleet's runtime),
@@ -129,6 +133,7 @@ class SchedulerCore final : public Invoker, public VersionSource {
   Store& store_;
   const CoreOptions options_;
   SnapshotCache snapshots_;
+  std::atomic<uint16_t> http_port_;
   Fleet* fleet_ = nullptr;
 
   // Serializes deploy commits, rollbacks and deletes (each checks routes,

@@ -61,6 +61,11 @@ class ControlTest : public ::testing::Test {
     client_ = std::make_unique<ControlClient>(scheduler_->address(), scheduler_->DefaultToken());
   }
 
+  std::string HttpPort() const {
+    const std::string address = scheduler_->http_address();
+    return address.substr(address.rfind(':') + 1);
+  }
+
   std::string dir_;
   std::string data_;
   std::unique_ptr<SchedulerProcess> scheduler_;
@@ -75,7 +80,7 @@ TEST_F(ControlTest, DeployInvokeVersionsRollbackDelete) {
   grpc::Status status = kiln.Deploy("hello", kV1, &deployed, Greeting("world"));
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(deployed.version(), 1u);
-  EXPECT_EQ(deployed.url(), "http://hello.default.localhost:8080/");
+  EXPECT_EQ(deployed.url(), "http://hello.default.localhost:" + HttpPort() + "/");
   EXPECT_EQ(deployed.bundle_sha256(), scheduler::BundleSha256(OneFileBundle(kV1)));
   EXPECT_GT(deployed.build_ms(), 0u);
 
@@ -127,7 +132,7 @@ TEST_F(ControlTest, DeployInvokeVersionsRollbackDelete) {
   ASSERT_TRUE(kiln.Get("hello", &info).ok());
   EXPECT_EQ(info.tenant(), "default");
   EXPECT_EQ(info.active_version(), 2u);
-  EXPECT_EQ(info.url(), "http://hello.default.localhost:8080/");
+  EXPECT_EQ(info.url(), "http://hello.default.localhost:" + HttpPort() + "/");
   EXPECT_EQ(info.active().bundle_sha256(), scheduler::BundleSha256(OneFileBundle(kV2)));
   kiln::v1::ListFunctionsResponse listed;
   ASSERT_TRUE(kiln.List(&listed).ok());
@@ -168,6 +173,32 @@ TEST_F(ControlTest, DeployInvokeVersionsRollbackDelete) {
   EXPECT_EQ(deployed.version(), 3u);
   ASSERT_TRUE(kiln.Invoke("hello", "/", &invoked).ok());
   EXPECT_EQ(Body(invoked), "two reborn");
+}
+
+TEST_F(ControlTest, FunctionsAnswerHttpThroughTheGateway) {
+  StartScheduler();
+  kiln::v1::FunctionConfig routed = Greeting("http");
+  routed.add_routes()->set_pattern("api.example.com/v1/*");
+  kiln::v1::DeployResponse deployed;
+  ASSERT_TRUE(client_->Deploy("hello", kV1, &deployed, routed).ok());
+  ASSERT_TRUE(client_->Deploy("other", kV2, &deployed, Greeting("other")).ok());
+  const std::string http = scheduler_->http_address();
+
+  std::string response = HttpGet(http, "hello.default.localhost", "/x?y=1");
+  EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(response, HasSubstr("\r\n\r\none http"));
+  EXPECT_THAT(response, HasSubstr("kiln-request-id: "));
+  response = HttpGet(http, "other.default.localhost:8080", "/");
+  EXPECT_THAT(response, HasSubstr("\r\n\r\ntwo other"));
+  // A custom route, and what matches nothing.
+  response = HttpGet(http, "api.example.com", "/v1/users");
+  EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(response, HasSubstr("\r\n\r\none http"));
+  EXPECT_THAT(HttpGet(http, "api.example.com", "/v2"), ::testing::StartsWith("HTTP/1.1 404"));
+  EXPECT_THAT(HttpGet(http, "nope.default.localhost", "/"), ::testing::StartsWith("HTTP/1.1 404"));
+  EXPECT_THAT(HttpGet(http, "hello.acme.localhost", "/"), ::testing::StartsWith("HTTP/1.1 404"));
+  // The URL a deploy answers is where the function is.
+  EXPECT_EQ(deployed.url(), "http://other.default.localhost:" + HttpPort() + "/");
 }
 
 TEST_F(ControlTest, FunctionsSurviveARestart) {
@@ -274,7 +305,7 @@ TEST_F(ControlTest, TenantsCannotSeeOrTouchEachOther) {
   // acme's own function of the same name is its own.
   ASSERT_TRUE(acme.Deploy("hello", kV2, &deployed, Greeting("acme's")).ok());
   EXPECT_EQ(deployed.version(), 1u);
-  EXPECT_EQ(deployed.url(), "http://hello.acme.localhost:8080/");
+  EXPECT_EQ(deployed.url(), "http://hello.acme.localhost:" + HttpPort() + "/");
   ASSERT_TRUE(acme.Invoke("hello", "/", &invoked).ok());
   EXPECT_EQ(Body(invoked), "two acme's");
   ASSERT_TRUE(mine.Invoke("hello", "/", &invoked).ok());

@@ -54,7 +54,7 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
   while (acked.size() < kAcknowledgedTarget && rounds < kMaxRounds) {
     ++rounds;
     std::unique_ptr<SchedulerProcess> scheduler =
-        SchedulerProcess::Start(data, {.workers = 1, .build_workers = 1});
+        SchedulerProcess::Start(data, {.workers = 1});
     ASSERT_NE(scheduler, nullptr);
     ControlClient kiln(scheduler->address(), scheduler->DefaultToken());
 
@@ -114,7 +114,7 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
   std::printf("%zu acknowledged of %d deploys, %d kills in %d rounds, %.1f s\n", acked.size(), deploys, kills,
               rounds, absl::ToDoubleSeconds(absl::Now() - started));
 
-  std::unique_ptr<SchedulerProcess> scheduler = SchedulerProcess::Start(data, {.workers = 1, .build_workers = 1});
+  std::unique_ptr<SchedulerProcess> scheduler = SchedulerProcess::Start(data, {.workers = 1});
   ASSERT_NE(scheduler, nullptr);
   ControlClient kiln(scheduler->address(), scheduler->DefaultToken());
   int served = 0, unacknowledged = 0;

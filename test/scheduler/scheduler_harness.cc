@@ -1,7 +1,10 @@
 // SchedulerProcess / ControlClient: process start-up, /proc scans, RPC helpers.
 #include "test/scheduler/scheduler_harness.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -46,6 +49,8 @@ std::unique_ptr<SchedulerProcess> SchedulerProcess::Start(const std::string& dat
                                    std::to_string(options.build_workers),
                                    "--worker-binary",
                                    WorkerBinary(),
+                                   "--http-port",
+                                   "0",
                                    "--heartbeat-ms",
                                    std::to_string(options.heartbeat_ms),
                                    // Two cores: keep each worker's threads few.
@@ -72,6 +77,36 @@ std::unique_ptr<SchedulerProcess> SchedulerProcess::Start(const std::string& dat
     return nullptr;
   }
   return std::unique_ptr<SchedulerProcess>(new SchedulerProcess(std::move(process), data_dir, address));
+}
+
+std::string SchedulerProcess::http_address() const {
+  return std::string(absl::StripTrailingAsciiWhitespace(ReadFile(data_dir_ + "/http.addr")));
+}
+
+std::string HttpGet(const std::string& address, const std::string& host, const std::string& path) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\nConnection: close\r\n\r\n");
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return "";
+  }
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
+  close(fd);
+  return response;
 }
 
 std::string SchedulerProcess::DefaultToken() const {

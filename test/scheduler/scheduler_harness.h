@@ -20,7 +20,7 @@ namespace kiln::test {
 
 struct SchedulerOptions {
   int workers = 2;
-  int build_workers = 1;
+  int build_workers = 0;
   int heartbeat_ms = 1000;
   std::vector<std::string> extra_args;
 };
@@ -36,6 +36,8 @@ class SchedulerProcess {
 
   pid_t pid() const { return process_.pid(); }
   const std::string& address() const { return address_; }
+  // The HTTP gateway's HOST:PORT (<data_dir>/http.addr).
+  std::string http_address() const;
   const std::string& data_dir() const { return data_dir_; }
   Subprocess& process() { return process_; }
   // The default tenant's token (<data_dir>/default.token).
@@ -88,6 +90,11 @@ class ControlClient {
   std::unique_ptr<kiln::v1::Control::Stub> stub_;
   std::string token_;
 };
+
+// An HTTP/1.1 request to `address` (HOST:PORT) with `host` as its Host
+// header: the whole response (status line, headers, body), "" on a socket
+// failure.
+std::string HttpGet(const std::string& address, const std::string& host, const std::string& path);
 
 // A one-file bundle (index.js) holding `source`.
 kiln::v1::Bundle OneFileBundle(const std::string& source);
