@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -83,8 +85,39 @@ v1::Bundle Bundle(const std::string& source) {
   return bundle;
 }
 
+// Invocations per second with `concurrency` kept in flight for `duration`:
+// `issue(done)` starts one and calls done() when it finishes (on any thread).
+double Throughput(const std::function<void(std::function<void()>)>& issue, int concurrency,
+                  absl::Duration duration) {
+  std::atomic<long> completed{0};
+  std::atomic<int> running{concurrency};
+  std::atomic<bool> stop{false};
+  absl::Notification drained;
+  std::function<void()> loop = [&] {
+    completed++;
+    if (stop.load()) {
+      if (--running == 0) drained.Notify();
+      return;
+    }
+    issue(loop);
+  };
+  const absl::Time t0 = absl::Now();
+  for (int i = 0; i < concurrency; ++i) issue(loop);
+  absl::SleepFor(duration);
+  stop = true;
+  const long done = completed.load();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  drained.WaitForNotification();
+  return done / seconds;
+}
+
+struct InProcessFigures {
+  std::vector<double> latency;
+  double throughput = 0;
+};
+
 // 1a. The same no-op handler through WorkerRuntime::Invoke in this process.
-std::vector<double> InProcess(int calls) {
+InProcessFigures InProcess(int calls, int concurrency) {
   worker::WorkerRuntime runtime(worker::api::KilnRuntime(), {.executors = 1});
   worker::Bundle bundle;
   bundle.main_module = "index.js";
@@ -106,7 +139,12 @@ std::vector<double> InProcess(int calls) {
     done.WaitForNotification();
     if (i >= 1000) samples.push_back(absl::ToDoubleSeconds(absl::Now() - t0));
   }
-  return samples;
+  const double throughput = Throughput(
+      [&](std::function<void()> done) {
+        runtime.Invoke(key, request, "r", [done = std::move(done)](worker::InvocationOutcome) { done(); });
+      },
+      concurrency, absl::Seconds(2));
+  return {std::move(samples), throughput};
 }
 
 class Client {
@@ -142,8 +180,10 @@ class Client {
 int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 5000;
   const int deploys = argc > 2 ? std::atoi(argv[2]) : 15;
+  constexpr int kConcurrency = 16;
 
-  std::vector<double> in_process = InProcess(calls);
+  InProcessFigures local = InProcess(calls, kConcurrency);
+  const std::vector<double>& in_process = local.latency;
 
   // The scheduler, wired as kiln-scheduler's main wires it.
   const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("kiln-scheduler-bench-", getpid());
@@ -208,6 +248,16 @@ int main(int argc, char** argv) {
     }
   }
 
+  const double invoker_throughput = Throughput(
+      [&](std::function<void()> done) {
+        v1::InvocationEvent event;
+        event.mutable_http()->set_method("GET");
+        event.mutable_http()->set_url("http://noop.default.localhost/");
+        core.Invoke({.tenant = "default", .function = "noop", .event = std::move(event)},
+                    [done = std::move(done)](absl::StatusOr<v1::InvokeResponse>) { done(); });
+      },
+      kConcurrency, absl::Seconds(2));
+
   // 2. Deploy a 100 KiB bundle until it serves.
   std::vector<double> until_serves, build_ms;
   for (int n = 0; n < deploys; ++n) {
@@ -237,6 +287,10 @@ int main(int argc, char** argv) {
   std::printf("  Control.Invoke (CLI path, gRPC + stream)    %8.1f us  %8.1f us   overhead %+.1f us\n", control_p50,
               Percentile(control_samples, .99) * 1e6, control_p50 - in_p50);
   std::printf("  ratio Control.Invoke / in-process           %8.2fx\n\n", control_p50 / in_p50);
+  std::printf("warm no-op fetch, %d in flight, closed loop, 2 s        invocations/s\n", kConcurrency);
+  std::printf("  WorkerRuntime::Invoke, in this process      %9.0f\n", local.throughput);
+  std::printf("  Invoker::Invoke through one worker stream   %9.0f   (%.2fx of in-process)\n\n",
+              invoker_throughput, invoker_throughput / local.throughput);
   std::printf("deploy of a %zu KiB bundle until it serves (%d deploys)   p50         p90\n",
               HundredKiBSource(0).size() >> 10, deploys);
   std::printf("  Deploy + first answer of the new version    %8.1f ms  %8.1f ms\n", Percentile(until_serves, .5) * 1e3,

@@ -93,8 +93,9 @@ class Fleet::Outbox {
     items_.push_back({std::move(frame), invocation});
   }
 
-  // Blocks for the next item; nullopt once closed.
-  std::optional<Item> Pop() {
+  // Blocks for the next item; nullopt once closed. `more`: whether further
+  // items are queued behind it.
+  std::optional<Item> Pop(bool* more) {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](Outbox* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) { return self->closed_ || !self->items_.empty(); },
@@ -102,6 +103,7 @@ class Fleet::Outbox {
     if (closed_) return std::nullopt;
     Item item = std::move(items_.front());
     items_.pop_front();
+    *more = !items_.empty();
     return item;
   }
 
@@ -322,8 +324,10 @@ absl::Status Fleet::Register(Connection& conn, const v1::Register& reg, Deferred
 }
 
 void Fleet::WriterMain(Connection* conn) {
-  while (std::optional<Outbox::Item> item = conn->outbox.Pop()) {
-    if (!conn->stream->Write(item->frame)) {
+  bool more = false;
+  while (std::optional<Outbox::Item> item = conn->outbox.Pop(&more)) {
+    // Frames queued together go out together.
+    if (!conn->stream->Write(item->frame, more)) {
       // The reader sees the break too; make sure it does.
       conn->stream->Cancel();
       return;

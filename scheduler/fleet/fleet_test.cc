@@ -43,7 +43,7 @@ class FakeStream final : public WorkerStream {
     inbound_.pop_front();
     return true;
   }
-  bool Write(const v1::SchedulerFrame& frame) override {
+  bool Write(const v1::SchedulerFrame& frame, bool more) override {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->stalled_ || s->cancelled_; },

@@ -18,7 +18,11 @@ class GrpcWorkerStream final : public WorkerStream {
       : context_(context), stream_(stream) {}
 
   bool Read(v1::WorkerFrame* frame) override { return stream_->Read(frame); }
-  bool Write(const v1::SchedulerFrame& frame) override { return stream_->Write(frame); }
+  bool Write(const v1::SchedulerFrame& frame, bool more) override {
+    grpc::WriteOptions options;
+    if (more) options.set_buffer_hint();
+    return stream_->Write(frame, options);
+  }
   void Cancel() override { context_->TryCancel(); }
   std::string peer() const override { return context_->peer(); }
 

@@ -21,8 +21,10 @@ class WorkerStream {
 
   // Blocks until the transport takes the frame (flow control may hold it
   // while the worker does not read). False once the stream is broken or
-  // cancelled; the frame may or may not have reached the worker.
-  virtual bool Write(const kiln::v1::SchedulerFrame& frame) = 0;
+  // cancelled; the frame may or may not have reached the worker. `more`: the
+  // caller has further frames to write at once, so the transport may hold
+  // this one to send them together.
+  virtual bool Write(const kiln::v1::SchedulerFrame& frame, bool more) = 0;
 
   // Ends the stream from the scheduler's side: a blocked or later Read or
   // Write returns false.
