@@ -182,12 +182,12 @@ class Fleet {
 
   // Builds a snapshot of `build.bundle()` on a worker (build_id is assigned
   // here) and waits for its BuildResult, which may carry a user error
-  // (syntax error, top-level throw). Prefers build-only workers, then workers
-  // holding no function (see scheduler/README.md on why). Waits up to
-  // `timeout` for a worker when none is connected yet; retries on another
-  // worker when the first dies mid-build. Unavailable when no worker can
-  // build, DeadlineExceeded past `timeout`, ResourceExhausted when the bundle
-  // does not fit in a worker frame.
+  // (syntax error, top-level throw). Picks a worker with PickBuilder. Waits
+  // up to `timeout` for a worker when none is connected yet; retries on
+  // another worker when the first dies mid-build or refuses to build beside
+  // live isolates (an older kiln-worker; see scheduler/README.md "Builds").
+  // Unavailable when no worker can build, DeadlineExceeded past `timeout`,
+  // ResourceExhausted when the bundle does not fit in a worker frame.
   absl::StatusOr<kiln::v1::BuildResult> Build(kiln::v1::BuildSnapshot build,
                                               absl::Duration timeout);
 
