@@ -14,19 +14,18 @@
 // build-only worker from the runfiles.
 //
 //   bazel run -c opt //ops/bench:scheduler_bench -- [invocations] [deploys]
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -56,7 +55,8 @@ double Percentile(std::vector<double> values, double p) {
 
 std::string Runfile(const std::string& path) {
   for (const std::string& candidate :
-       {path, std::string(getenv("RUNFILES_DIR") ? getenv("RUNFILES_DIR") : "") + "/kiln/" + path}) {
+       {path,
+        std::string(getenv("RUNFILES_DIR") ? getenv("RUNFILES_DIR") : "") + "/kiln/" + path}) {
     if (access(candidate.c_str(), X_OK) == 0) return std::filesystem::absolute(candidate);
   }
   return path;
@@ -71,8 +71,8 @@ std::string HundredKiBSource(int n) {
                     "; return y % 7 === 0 ? 'seven-' + y : String(y).padStart(8, '0'); }\n");
     ++i;
   }
-  absl::StrAppend(&source, "export default { fetch() { return new Response('v", n, " ' + helper", i - 1,
-                  "(3)); } };\n");
+  absl::StrAppend(&source, "export default { fetch() { return new Response('v", n, " ' + helper",
+                  i - 1, "(3)); } };\n");
   return source;
 }
 
@@ -141,7 +141,8 @@ InProcessFigures InProcess(int calls, int concurrency) {
   }
   const double throughput = Throughput(
       [&](std::function<void()> done) {
-        runtime.Invoke(key, request, "r", [done = std::move(done)](worker::InvocationOutcome) { done(); });
+        runtime.Invoke(key, request, "r",
+                       [done = std::move(done)](worker::InvocationOutcome) { done(); });
       },
       concurrency, absl::Seconds(2));
   return {std::move(samples), throughput};
@@ -150,9 +151,11 @@ InProcessFigures InProcess(int calls, int concurrency) {
 class Client {
  public:
   Client(const std::string& address, std::string token)
-      : stub_(v1::Control::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+      : stub_(
+            v1::Control::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
         token_(std::move(token)) {}
-  grpc::Status Deploy(const std::string& name, const std::string& source, v1::DeployResponse* response) {
+  grpc::Status Deploy(const std::string& name, const std::string& source,
+                      v1::DeployResponse* response) {
     grpc::ClientContext context;
     context.AddMetadata("authorization", "Bearer " + token_);
     v1::DeployRequest request;
@@ -186,7 +189,8 @@ int main(int argc, char** argv) {
   const std::vector<double>& in_process = local.latency;
 
   // The scheduler, wired as kiln-scheduler's main wires it.
-  const std::string dir = std::filesystem::temp_directory_path() / absl::StrCat("kiln-scheduler-bench-", getpid());
+  const std::string dir =
+      std::filesystem::temp_directory_path() / absl::StrCat("kiln-scheduler-bench-", getpid());
   auto store = std::move(*scheduler::RocksDbStore::Open({.path = dir}));
   const std::string token = **store->EnsureDefaultTenant();
   scheduler::LogHub logs;
@@ -211,7 +215,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   const std::string address = absl::StrCat("127.0.0.1:", port);
   if (!supervisor.Start(address).ok() || !fleet.AwaitWorkers(1, 1, absl::Seconds(30)).ok()) {
-    std::fprintf(stderr, "the workers did not start (is %s built?)\n", Runfile("worker/server/kiln-worker").c_str());
+    std::fprintf(stderr, "the workers did not start (is %s built?)\n",
+                 Runfile("worker/server/kiln-worker").c_str());
     return 1;
   }
   Client client(address, token);
@@ -230,7 +235,8 @@ int main(int argc, char** argv) {
     status = client.Invoke("noop", &response);
     const double control_s = absl::ToDoubleSeconds(absl::Now() - t0);
     if (!status.ok() || response.result().http().body() != "ok") {
-      std::fprintf(stderr, "invoke: %s %s\n", status.error_message().c_str(), response.DebugString().c_str());
+      std::fprintf(stderr, "invoke: %s %s\n", status.error_message().c_str(),
+                   response.DebugString().c_str());
       return 1;
     }
     absl::Notification done;
@@ -270,7 +276,8 @@ int main(int argc, char** argv) {
     }
     v1::InvokeResponse response;
     const std::string expected = absl::StrCat("v", n, " ");
-    while (!(client.Invoke("big", &response).ok() && response.result().http().body().rfind(expected, 0) == 0)) {
+    while (!(client.Invoke("big", &response).ok() &&
+             response.result().http().body().rfind(expected, 0) == 0)) {
     }
     until_serves.push_back(absl::ToDoubleSeconds(absl::Now() - t0));
     build_ms.push_back(static_cast<double>(deployed.build_ms()));
@@ -282,21 +289,24 @@ int main(int argc, char** argv) {
   std::printf("warm no-op fetch (%d calls each)                 p50         p99\n", calls);
   std::printf("  WorkerRuntime::Invoke, in this process      %8.1f us  %8.1f us\n", in_p50,
               Percentile(in_process, .99) * 1e6);
-  std::printf("  Invoker::Invoke (gateway path, via stream)  %8.1f us  %8.1f us   overhead %+.1f us\n", invoker_p50,
-              Percentile(invoker_samples, .99) * 1e6, invoker_p50 - in_p50);
-  std::printf("  Control.Invoke (CLI path, gRPC + stream)    %8.1f us  %8.1f us   overhead %+.1f us\n", control_p50,
-              Percentile(control_samples, .99) * 1e6, control_p50 - in_p50);
+  std::printf(
+      "  Invoker::Invoke (gateway path, via stream)  %8.1f us  %8.1f us   overhead %+.1f us\n",
+      invoker_p50, Percentile(invoker_samples, .99) * 1e6, invoker_p50 - in_p50);
+  std::printf(
+      "  Control.Invoke (CLI path, gRPC + stream)    %8.1f us  %8.1f us   overhead %+.1f us\n",
+      control_p50, Percentile(control_samples, .99) * 1e6, control_p50 - in_p50);
   std::printf("  ratio Control.Invoke / in-process           %8.2fx\n\n", control_p50 / in_p50);
-  std::printf("warm no-op fetch, %d in flight, closed loop, 2 s        invocations/s\n", kConcurrency);
+  std::printf("warm no-op fetch, %d in flight, closed loop, 2 s        invocations/s\n",
+              kConcurrency);
   std::printf("  WorkerRuntime::Invoke, in this process      %9.0f\n", local.throughput);
   std::printf("  Invoker::Invoke through one worker stream   %9.0f   (%.2fx of in-process)\n\n",
               invoker_throughput, invoker_throughput / local.throughput);
   std::printf("deploy of a %zu KiB bundle until it serves (%d deploys)   p50         p90\n",
               HundredKiBSource(0).size() >> 10, deploys);
-  std::printf("  Deploy + first answer of the new version    %8.1f ms  %8.1f ms\n", Percentile(until_serves, .5) * 1e3,
-              Percentile(until_serves, .9) * 1e3);
-  std::printf("  of which the snapshot build (worker)        %8.1f ms  %8.1f ms\n", Percentile(build_ms, .5),
-              Percentile(build_ms, .9));
+  std::printf("  Deploy + first answer of the new version    %8.1f ms  %8.1f ms\n",
+              Percentile(until_serves, .5) * 1e3, Percentile(until_serves, .9) * 1e3);
+  std::printf("  of which the snapshot build (worker)        %8.1f ms  %8.1f ms\n",
+              Percentile(build_ms, .5), Percentile(build_ms, .9));
 
   supervisor.StopRestarting();
   fleet.Drain(absl::Seconds(5));

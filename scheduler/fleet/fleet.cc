@@ -19,7 +19,8 @@ namespace {
 // A BuildResult error that says the worker could not build at all (it holds
 // live isolates; see scheduler/README.md), as opposed to the user's code
 // failing: the build is retried elsewhere.
-constexpr absl::string_view kBuilderBusy = "a snapshot build must run in a process with no other isolate";
+constexpr absl::string_view kBuilderBusy =
+    "a snapshot build must run in a process with no other isolate";
 
 // Room for an Invoke frame's fields besides the event.
 constexpr size_t kFrameOverhead = 1024;
@@ -28,7 +29,8 @@ constexpr int kMaxBusyRetries = 40;
 constexpr absl::Duration kBusyRetryDelay = absl::Milliseconds(50);
 
 // Worker answers to Invoke that mean the invocation never started there.
-constexpr absl::string_view kNotStarted[] = {"the worker is draining", "the worker is shutting down"};
+constexpr absl::string_view kNotStarted[] = {"the worker is draining",
+                                             "the worker is shutting down"};
 
 std::string VersionKey(const v1::FunctionVersionRef& f) {
   return absl::StrCat(f.tenant(), "/", f.function(), "/", f.version());
@@ -98,7 +100,9 @@ class Fleet::Outbox {
   std::optional<Item> Pop(bool* more) {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](Outbox* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) { return self->closed_ || !self->items_.empty(); },
+        +[](Outbox* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+          return self->closed_ || !self->items_.empty();
+        },
         this));
     if (closed_) return std::nullopt;
     Item item = std::move(items_.front());
@@ -142,6 +146,7 @@ struct Fleet::Connection {
   absl::flat_hash_map<uint64_t, std::unique_ptr<Invocation>> invocations;
   absl::flat_hash_map<std::string, Load> loads;
   absl::flat_hash_map<std::string, uint32_t> idle;  // idle isolates per version, last heartbeat
+  uint64_t isolate_memory_bytes = 0;                // last heartbeat
   absl::flat_hash_map<uint64_t, PendingBuild*> builds;
   bool can_build = true;
 
@@ -185,7 +190,9 @@ WorkerInfo Fleet::Info(const Connection& conn) const {
   info.pid = conn.pid;
   info.max_concurrency = conn.max_concurrency;
   info.in_flight = conn.in_flight;
+  info.isolate_memory_bytes = conn.isolate_memory_bytes;
   info.loaded_versions = conn.loads.size();
+  for (const auto& [key, idle] : conn.idle) info.warm_versions += idle > 0 ? 1 : 0;
   info.build_only = conn.build_only;
   info.draining = conn.state == Connection::State::kDraining;
   return info;
@@ -215,9 +222,9 @@ absl::Status Fleet::AwaitWorkers(int serving, int build_only, absl::Duration tim
     return s >= serving && b >= build_only;
   };
   if (!mu_.AwaitWithTimeout(absl::Condition(&enough), timeout)) {
-    return absl::DeadlineExceededError(absl::StrCat("fewer than ", serving, " serving and ", build_only,
-                                                    " build-only workers registered within ",
-                                                    absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat("fewer than ", serving, " serving and ", build_only,
+                     " build-only workers registered within ", absl::FormatDuration(timeout)));
   }
   return absl::OkStatus();
 }
@@ -279,14 +286,14 @@ absl::Status Fleet::Register(Connection& conn, const v1::Register& reg, Deferred
   }
   if (!fingerprint_) {
     fingerprint_ = reg.runtime_fingerprint();
-    Log("fleet", absl::StrCat("runtime fingerprint is ", *fingerprint_, " (first worker: ",
-                              reg.worker_id(), ")"));
+    Log("fleet", absl::StrCat("runtime fingerprint is ", *fingerprint_,
+                              " (first worker: ", reg.worker_id(), ")"));
   } else if (*fingerprint_ != reg.runtime_fingerprint()) {
-    std::string message = absl::StrCat(
-        "worker ", reg.worker_id(), " runs runtime ", reg.runtime_fingerprint(), ", the fleet runs ",
-        *fingerprint_,
-        ": snapshots would not load there. Start it with the cluster's hash seed "
-        "(--hash-seed / KILN_HASH_SEED) and the same kiln-worker build");
+    std::string message =
+        absl::StrCat("worker ", reg.worker_id(), " runs runtime ", reg.runtime_fingerprint(),
+                     ", the fleet runs ", *fingerprint_,
+                     ": snapshots would not load there. Start it with the cluster's hash seed "
+                     "(--hash-seed / KILN_HASH_SEED) and the same kiln-worker build");
     Log("fleet", absl::StrCat("refused ", conn.peer, ": ", message));
     return absl::FailedPreconditionError(message);
   }
@@ -317,8 +324,8 @@ absl::Status Fleet::Register(Connection& conn, const v1::Register& reg, Deferred
   ack.mutable_register_ack()->set_heartbeat_interval_ms(
       static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.heartbeat_interval)));
   conn.outbox.Push(std::move(ack));
-  Log("fleet", absl::StrCat("worker ", conn.worker_id, " registered (pid ", conn.pid, " on ", conn.host,
-                            ", ", conn.peer, ", max concurrency ", conn.max_concurrency,
+  Log("fleet", absl::StrCat("worker ", conn.worker_id, " registered (pid ", conn.pid, " on ",
+                            conn.host, ", ", conn.peer, ", max concurrency ", conn.max_concurrency,
                             conn.build_only ? ", builds only" : "", ")"));
   return absl::OkStatus();
 }
@@ -344,6 +351,7 @@ void Fleet::HandleFrame(Connection& conn, v1::WorkerFrame& frame) {
     conn.last_heard = absl::Now();
     switch (frame.kind_case()) {
       case v1::WorkerFrame::kHeartbeat:
+        conn.isolate_memory_bytes = frame.heartbeat().isolate_memory_bytes();
         conn.idle.clear();
         for (const v1::WarmFunction& warm : frame.heartbeat().warm()) {
           conn.idle[VersionKey(warm.function())] = warm.idle_isolates();
@@ -404,12 +412,13 @@ void Fleet::Invoke(InvocationRequest request, InvocationCallback done) {
   invocation->done = std::move(done);
   Deferred deferred;
   if (invocation->request.event.kind_case() == v1::InvocationEvent::KIND_NOT_SET) {
-    Fail(std::move(invocation), absl::InvalidArgumentError("the invocation carries no event"), deferred);
+    Fail(std::move(invocation), absl::InvalidArgumentError("the invocation carries no event"),
+         deferred);
   } else if (invocation->request.event.ByteSizeLong() + kFrameOverhead > options_.max_frame_bytes) {
     Fail(std::move(invocation),
-         absl::InvalidArgumentError(absl::StrCat("the request (", invocation->request.event.ByteSizeLong(),
-                                                 " bytes) is larger than a worker accepts (",
-                                                 options_.max_frame_bytes, " bytes)")),
+         absl::InvalidArgumentError(absl::StrCat(
+             "the request (", invocation->request.event.ByteSizeLong(),
+             " bytes) is larger than a worker accepts (", options_.max_frame_bytes, " bytes)")),
          deferred);
   } else {
     absl::MutexLock lock(&mu_);
@@ -437,17 +446,17 @@ void Fleet::Dispatch(std::unique_ptr<Invocation> invocation, Deferred& deferred)
   const InvocationRequest& request = invocation->request;
   if (!request.fingerprint.empty() && request.fingerprint != *fingerprint_) {
     Fail(std::move(invocation),
-         absl::FailedPreconditionError(absl::StrCat(
-             request.function.function(), " version ", request.function.version(),
-             " was built for runtime ", request.fingerprint, " but the workers run ", *fingerprint_,
-             ": deploy it again")),
+         absl::FailedPreconditionError(
+             absl::StrCat(request.function.function(), " version ", request.function.version(),
+                          " was built for runtime ", request.fingerprint, " but the workers run ",
+                          *fingerprint_, ": deploy it again")),
          deferred);
     return;
   }
   if (++invocation->attempts > options_.max_attempts) {
     Fail(std::move(invocation),
-         absl::UnavailableError(absl::StrCat("no worker took the invocation in ",
-                                             options_.max_attempts, " attempts")),
+         absl::UnavailableError(
+             absl::StrCat("no worker took the invocation in ", options_.max_attempts, " attempts")),
          deferred);
     return;
   }
@@ -532,8 +541,8 @@ void Fleet::HandleResult(Connection& conn, v1::InvocationResultFrame& frame, Def
       if (!load_error.empty()) {
         FinishOnConnection(conn, key);
         Fail(std::move(invocation),
-             absl::InternalError(absl::StrCat("worker ", conn.worker_id, " could not load ", key, ": ",
-                                              load_error)),
+             absl::InternalError(absl::StrCat("worker ", conn.worker_id, " could not load ", key,
+                                              ": ", load_error)),
              deferred);
         return;
       }
@@ -677,7 +686,8 @@ void Fleet::Kill(Connection& conn, const std::string& reason, Deferred& deferred
     if (item.invocation != 0) undispatched.insert(item.invocation);
   }
   for (const auto& [key, load] : conn.loads) {
-    if (load.state == Load::State::kFetching) undispatched.insert(load.waiters.begin(), load.waiters.end());
+    if (load.state == Load::State::kFetching)
+      undispatched.insert(load.waiters.begin(), load.waiters.end());
   }
   int lost = 0, retried = 0;
   for (auto& [id, invocation] : conn.invocations) {
@@ -687,13 +697,14 @@ void Fleet::Kill(Connection& conn, const std::string& reason, Deferred& deferred
       continue;
     }
     ++lost;
-    v1::InvocationResult result = ErrorResult(
-        v1::InvocationError::WORKER_LOST,
-        absl::StrCat("worker ", conn.worker_id, " was lost before answering (", reason,
-                     "); the invocation may have run and is not retried"));
+    v1::InvocationResult result =
+        ErrorResult(v1::InvocationError::WORKER_LOST,
+                    absl::StrCat("worker ", conn.worker_id, " was lost before answering (", reason,
+                                 "); the invocation may have run and is not retried"));
     deferred.push_back([invocation = std::move(invocation), result = std::move(result),
                         worker = conn.worker_id]() mutable {
-      invocation->done(InvocationReply{.result = std::move(result), .worker_id = std::move(worker)});
+      invocation->done(
+          InvocationReply{.result = std::move(result), .worker_id = std::move(worker)});
     });
   }
   conn.invocations.clear();
@@ -710,14 +721,14 @@ void Fleet::Kill(Connection& conn, const std::string& reason, Deferred& deferred
     Log("fleet", absl::StrCat("worker ", conn.worker_id, " is gone: ", reason, " (", lost,
                               " in-flight invocations lost, ", retried, " re-dispatched)"));
     if (observer_ != nullptr) {
-      deferred.push_back([observer = observer_, info, reason] { observer->OnWorkerGone(info, reason); });
+      deferred.push_back(
+          [observer = observer_, info, reason] { observer->OnWorkerGone(info, reason); });
     }
   }
 }
 
 void Fleet::MonitorMain() {
-  const absl::Duration tick =
-      std::min(absl::Milliseconds(100), options_.heartbeat_interval / 4);
+  const absl::Duration tick = std::min(absl::Milliseconds(100), options_.heartbeat_interval / 4);
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), tick);
@@ -734,8 +745,9 @@ void Fleet::MonitorMain() {
         continue;
       }
       if (now - conn->last_heard > silence_limit) {
-        dead.emplace_back(conn, absl::StrCat("silent for ", options_.missed_heartbeats, " heartbeats (",
-                                             absl::FormatDuration(now - conn->last_heard), ")"));
+        dead.emplace_back(conn,
+                          absl::StrCat("silent for ", options_.missed_heartbeats, " heartbeats (",
+                                       absl::FormatDuration(now - conn->last_heard), ")"));
         continue;
       }
       std::vector<uint64_t> late;
@@ -749,11 +761,13 @@ void Fleet::MonitorMain() {
         FinishOnConnection(*conn, invocation->key);
         v1::InvocationResult result = ErrorResult(
             v1::InvocationError::WORKER_LOST,
-            absl::StrCat("worker ", conn->worker_id, " did not answer within ",
-                         absl::FormatDuration(invocation->request.timeout + options_.answer_grace)));
+            absl::StrCat(
+                "worker ", conn->worker_id, " did not answer within ",
+                absl::FormatDuration(invocation->request.timeout + options_.answer_grace)));
         deferred.push_back([invocation = std::move(invocation), result = std::move(result),
                             worker = conn->worker_id]() mutable {
-          invocation->done(InvocationReply{.result = std::move(result), .worker_id = std::move(worker)});
+          invocation->done(
+              InvocationReply{.result = std::move(result), .worker_id = std::move(worker)});
         });
       }
     }
@@ -802,7 +816,8 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
     absl::StatusOr<size_t> pick = PickBuilder(views);
     if (!pick.ok()) {
       if (excluded.empty() && !connections_.empty()) {
-        last_problem = "every worker holds live isolates and cannot build (run a build-only worker)";
+        last_problem =
+            "every worker holds live isolates and cannot build (run a build-only worker)";
       }
       return absl::UnavailableError(last_problem);
     }
@@ -816,7 +831,8 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
     *frame.mutable_build() = build;
     if (frame.ByteSizeLong() > options_.max_frame_bytes) {
       return absl::ResourceExhaustedError(
-          absl::StrCat("the bundle (", frame.ByteSizeLong(), " bytes as a frame) is larger than a worker accepts (",
+          absl::StrCat("the bundle (", frame.ByteSizeLong(),
+                       " bytes as a frame) is larger than a worker accepts (",
                        options_.max_frame_bytes, " bytes)"));
     }
     conn->builds[pending.id] = &pending;
@@ -835,7 +851,8 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
     }
     if (pending.result.has_error() && absl::StrContains(pending.result.error(), kBuilderBusy)) {
       auto it = connections_.find(pending.connection);
-      if (it != connections_.end() && it->second->loads.empty() && busy_retries++ < kMaxBusyRetries) {
+      if (it != connections_.end() && it->second->loads.empty() &&
+          busy_retries++ < kMaxBusyRetries) {
         // A worker given no function holds isolates only while it warms up,
         // right after registering: ask it again shortly.
         --attempt;
@@ -867,7 +884,8 @@ void Fleet::Drain(absl::Duration deadline) {
       if (conn->state != Connection::State::kLive) continue;
       conn->state = Connection::State::kDraining;
       v1::SchedulerFrame frame;
-      frame.mutable_drain()->set_deadline_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(deadline)));
+      frame.mutable_drain()->set_deadline_ms(
+          static_cast<uint32_t>(absl::ToInt64Milliseconds(deadline)));
       conn->outbox.Push(std::move(frame));
     }
     auto empty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return connections_.empty(); };

@@ -70,8 +70,10 @@ struct WorkerInfo {
   std::string peer;
   uint32_t pid = 0;
   uint32_t max_concurrency = 0;
-  uint32_t in_flight = 0;
+  uint32_t in_flight = 0;             // as the scheduler counts them
+  uint64_t isolate_memory_bytes = 0;  // from its last heartbeat
   size_t loaded_versions = 0;
+  size_t warm_versions = 0;  // versions with idle isolates, last heartbeat
   bool build_only = false;
   bool draining = false;
 };
@@ -236,7 +238,8 @@ class Fleet {
   void Dispatch(std::unique_ptr<Invocation> invocation, Deferred& deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Fail(std::unique_ptr<Invocation> invocation, absl::Status status, Deferred& deferred);
-  void SendInvoke(Connection& conn, const Invocation& invocation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendInvoke(Connection& conn, const Invocation& invocation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishOnConnection(Connection& conn, const std::string& key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictLoads(Connection& conn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

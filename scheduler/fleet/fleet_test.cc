@@ -46,7 +46,8 @@ class FakeStream final : public WorkerStream {
   bool Write(const v1::SchedulerFrame& frame, bool more) override {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->stalled_ || s->cancelled_; },
+        +[](FakeStream* s)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->stalled_ || s->cancelled_; },
         this));
     if (cancelled_ || closed_) return false;
     outbound_.push_back(frame);
@@ -234,12 +235,11 @@ class Outcome {
   }
   std::optional<absl::StatusOr<InvocationReply>> Wait(absl::Duration timeout = absl::Seconds(5)) {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](Outcome* o) ABSL_EXCLUSIVE_LOCKS_REQUIRED(o->mu_) {
-                               return o->reply_.has_value();
-                             },
-                             this),
-                         timeout);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](Outcome* o) ABSL_EXCLUSIVE_LOCKS_REQUIRED(o->mu_) { return o->reply_.has_value(); },
+            this),
+        timeout);
     return reply_;
   }
   bool done() {
@@ -357,7 +357,8 @@ TEST_F(FleetTest, ConcurrentFirstInvocationsShareOneLoad) {
   EXPECT_EQ(load.load().snapshot(), absl::StrCat("snapshot of hello for ", kFingerprint));
   EXPECT_EQ(load.load().secrets().at("TOKEN"), "s3cret");
   std::vector<uint64_t> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id());
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id());
   worker.LoadOk(Ref("hello"));
   EXPECT_EQ(source_.calls(), 1);
 
@@ -531,8 +532,10 @@ TEST_F(FleetTest, ADrainingWorkersRefusalIsRetriedElsewhere) {
   FakeWorker& w2 = AddWorker("w2");
   v1::WorkerFrame refusal;
   refusal.mutable_result()->set_invocation_id(id);
-  refusal.mutable_result()->mutable_result()->mutable_error()->set_kind(v1::InvocationError::UNAVAILABLE);
-  refusal.mutable_result()->mutable_result()->mutable_error()->set_message("the worker is draining");
+  refusal.mutable_result()->mutable_result()->mutable_error()->set_kind(
+      v1::InvocationError::UNAVAILABLE);
+  refusal.mutable_result()->mutable_result()->mutable_error()->set_message(
+      "the worker is draining");
   w1.stream().Send(refusal);
   // It never ran on w1, so it runs on w2; w1 takes nothing more.
   Expect(w2, v1::SchedulerFrame::kLoad);
@@ -553,7 +556,8 @@ TEST_F(FleetTest, AFailedLoadIsReportedWithTheWorkersReason) {
   worker.LoadOk(Ref("hello"), "snapshot was built for runtime other");
   v1::WorkerFrame not_found;
   not_found.mutable_result()->set_invocation_id(id);
-  not_found.mutable_result()->mutable_result()->mutable_error()->set_kind(v1::InvocationError::NOT_FOUND);
+  not_found.mutable_result()->mutable_result()->mutable_error()->set_kind(
+      v1::InvocationError::NOT_FOUND);
   worker.stream().Send(not_found);
   auto reply = outcome.Wait();
   ASSERT_TRUE(reply.has_value());
@@ -715,7 +719,8 @@ TEST_F(FleetTest, ABuildOnlyWorkerStillWarmingUpIsAskedAgain) {
 
 TEST_F(FleetTest, BuildWaitsForAWorkerThenTimesOut) {
   Start();
-  absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Milliseconds(100));
+  absl::StatusOr<v1::BuildResult> built =
+      fleet_->Build(v1::BuildSnapshot(), absl::Milliseconds(100));
   EXPECT_EQ(built.status().code(), absl::StatusCode::kUnavailable);
 }
 

@@ -45,8 +45,9 @@ bool Supervisor::IsBuildWorkerId(absl::string_view worker_id) {
 
 absl::Status Supervisor::Start(std::string scheduler_address) {
   if (access(options_.worker_binary.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat("the worker binary ", options_.worker_binary,
-                                                      " is not executable: ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the worker binary ", options_.worker_binary,
+                     " is not executable: ", std::strerror(errno)));
   }
   absl::MutexLock lock(&mu_);
   if (started_) return absl::FailedPreconditionError("the supervisor was started before");
@@ -54,10 +55,12 @@ absl::Status Supervisor::Start(std::string scheduler_address) {
   address_ = std::move(scheduler_address);
   const absl::Time now = absl::Now();
   for (int i = 0; i < options_.build_workers; ++i) {
-    slots_.push_back({.worker_id = BuildWorkerId(i), .next_start = now, .backoff = options_.min_backoff});
+    slots_.push_back(
+        {.worker_id = BuildWorkerId(i), .next_start = now, .backoff = options_.min_backoff});
   }
   for (int i = 0; i < options_.workers; ++i) {
-    slots_.push_back({.worker_id = ServingWorkerId(i), .next_start = now, .backoff = options_.min_backoff});
+    slots_.push_back(
+        {.worker_id = ServingWorkerId(i), .next_start = now, .backoff = options_.min_backoff});
   }
   thread_ = std::thread([this] { Main(); });
   return absl::OkStatus();
@@ -125,9 +128,11 @@ void Supervisor::Main() {
             if (ran >= options_.stable_after) slot.backoff = options_.min_backoff;
             slot.next_start = now + slot.backoff;
             slot.restarts++;
-            Log("supervisor", absl::StrCat(slot.worker_id, " (pid ", slot.pid, ") ", DescribeExit(status),
-                                           " after ", absl::FormatDuration(absl::Trunc(ran, absl::Milliseconds(1))),
-                                           "; restarting in ", absl::FormatDuration(slot.backoff)));
+            Log("supervisor",
+                absl::StrCat(slot.worker_id, " (pid ", slot.pid, ") ", DescribeExit(status),
+                             " after ",
+                             absl::FormatDuration(absl::Trunc(ran, absl::Milliseconds(1))),
+                             "; restarting in ", absl::FormatDuration(slot.backoff)));
             slot.backoff = std::min(options_.max_backoff, slot.backoff * 2);
           }
           slot.pid = -1;
@@ -168,7 +173,8 @@ void Supervisor::OnWorkerGone(const WorkerInfo& worker, absl::string_view reason
   for (Slot& slot : slots_) {
     if (slot.worker_id == worker.worker_id && slot.pid > 0 &&
         static_cast<uint32_t>(slot.pid) == worker.pid) {
-      Log("supervisor", absl::StrCat("killing ", slot.worker_id, " (pid ", slot.pid, "): ", reason));
+      Log("supervisor",
+          absl::StrCat("killing ", slot.worker_id, " (pid ", slot.pid, "): ", reason));
       kill(slot.pid, SIGKILL);
     }
   }

@@ -24,10 +24,10 @@
 namespace kiln::scheduler {
 
 struct SupervisorOptions {
-  std::string worker_binary;  // path of kiln-worker
-  uint64_t hash_seed = 0;     // Store::cluster_settings().hash_seed
-  int workers = 2;            // serving workers, ids "local-0", "local-1", ...
-  int build_workers = 1;      // build-only workers, ids "local-builder-0", ...
+  std::string worker_binary;             // path of kiln-worker
+  uint64_t hash_seed = 0;                // Store::cluster_settings().hash_seed
+  int workers = 2;                       // serving workers, ids "local-0", "local-1", ...
+  int build_workers = 1;                 // build-only workers, ids "local-builder-0", ...
   std::vector<std::string> worker_args;  // appended to each worker's command line
   absl::Duration min_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(10);

@@ -30,7 +30,9 @@ absl::StatusOr<size_t> PickWorker(absl::Span<const WorkerView> workers,
     }
     const WorkerView& best = workers[*warm];
     // Idle isolate first, then lower utilization.
-    auto key = [](const WorkerView& v) { return std::make_tuple(v.idle_isolates == 0, Utilization(v)); };
+    auto key = [](const WorkerView& v) {
+      return std::make_tuple(v.idle_isolates == 0, Utilization(v));
+    };
     if (key(w) < key(best)) warm = i;
   }
   if (warm && Utilization(workers[*warm]) < options.spill_utilization) return *warm;

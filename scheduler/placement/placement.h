@@ -44,11 +44,11 @@ absl::StatusOr<size_t> PickWorker(absl::Span<const WorkerView> workers,
 
 // One worker as placement sees it for a snapshot build.
 struct BuilderView {
-  bool build_only = false;      // reserved for builds (never placed for invocations)
-  bool holds_functions = false; // has loaded versions (an older kiln-worker with live
-                                // isolates cannot build: see scheduler/README.md)
-  uint32_t builds = 0;          // builds sent to it and not answered
-  uint32_t in_flight = 0;       // invocations in flight there
+  bool build_only = false;       // reserved for builds (never placed for invocations)
+  bool holds_functions = false;  // has loaded versions (an older kiln-worker with live
+                                 // isolates cannot build: see scheduler/README.md)
+  uint32_t builds = 0;           // builds sent to it and not answered
+  uint32_t in_flight = 0;        // invocations in flight there
 };
 
 // The index of the worker to build on: build-only workers first; then the

@@ -15,10 +15,12 @@ constexpr absl::string_view kBearer = "bearer ";
 
 }  // namespace
 
-absl::StatusOr<std::string> Authenticator::Authenticate(bool present, absl::string_view authorization) {
+absl::StatusOr<std::string> Authenticator::Authenticate(bool present,
+                                                        absl::string_view authorization) {
   if (!present) {
     return absl::UnauthenticatedError(
-        "missing credentials: send metadata \"authorization: Bearer <token>\" (kiln --token / KILN_TOKEN)");
+        "missing credentials: send metadata \"authorization: Bearer <token>\" (kiln --token / "
+        "KILN_TOKEN)");
   }
   if (authorization.size() <= kBearer.size() ||
       !absl::EqualsIgnoreCase(authorization.substr(0, kBearer.size()), kBearer)) {
@@ -44,8 +46,8 @@ absl::StatusOr<std::string> Authenticator::Authenticate(bool present, absl::stri
 absl::StatusOr<std::string> Authenticator::ActingTenant(absl::string_view token_tenant,
                                                         absl::string_view requested) {
   if (requested.empty() || requested == token_tenant) return std::string(token_tenant);
-  return absl::PermissionDeniedError(
-      absl::StrCat("the token is tenant ", token_tenant, "'s; it cannot act for tenant ", requested));
+  return absl::PermissionDeniedError(absl::StrCat("the token is tenant ", token_tenant,
+                                                  "'s; it cannot act for tenant ", requested));
 }
 
 void Authenticator::Forget() {

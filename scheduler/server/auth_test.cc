@@ -27,9 +27,11 @@ TEST_F(AuthTest, BearerTokensOfKnownTenants) {
   EXPECT_EQ(*auth.Authenticate(true, "Bearer " + token_), "default");
   EXPECT_EQ(*auth.Authenticate(true, "bearer " + token_), "default");  // scheme is case-insensitive
   EXPECT_EQ(*auth.Authenticate(true, "Bearer " + token_), "default");  // remembered
-  for (const std::string& bad : {std::string("Bearer"), std::string("Bearer "), "Basic " + token_, token_,
-                                 "Bearer " + token_ + "0", "Bearer kiln_default_" + std::string(64, 'a')}) {
-    EXPECT_EQ(auth.Authenticate(true, bad).status().code(), absl::StatusCode::kUnauthenticated) << bad;
+  for (const std::string& bad :
+       {std::string("Bearer"), std::string("Bearer "), "Basic " + token_, token_,
+        "Bearer " + token_ + "0", "Bearer kiln_default_" + std::string(64, 'a')}) {
+    EXPECT_EQ(auth.Authenticate(true, bad).status().code(), absl::StatusCode::kUnauthenticated)
+        << bad;
   }
   EXPECT_EQ(auth.Authenticate(false, "").status().code(), absl::StatusCode::kUnauthenticated);
 }
@@ -39,7 +41,8 @@ TEST_F(AuthTest, ARotatedTokenStopsWorkingOnceForgotten) {
   ASSERT_TRUE(auth.Authenticate(true, "Bearer " + token_).ok());
   std::string fresh = *store_->RotateToken("default");
   auth.Forget();
-  EXPECT_EQ(auth.Authenticate(true, "Bearer " + token_).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth.Authenticate(true, "Bearer " + token_).status().code(),
+            absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(*auth.Authenticate(true, "Bearer " + fresh), "default");
 }
 

@@ -42,7 +42,8 @@ absl::StatusOr<std::string> ControlService::Tenant(grpc::ServerContext* context,
   return Authenticator::ActingTenant(*token_tenant, requested);
 }
 
-grpc::Status ControlService::Deploy(grpc::ServerContext* context, const kiln::v1::DeployRequest* request,
+grpc::Status ControlService::Deploy(grpc::ServerContext* context,
+                                    const kiln::v1::DeployRequest* request,
                                     kiln::v1::DeployResponse* response) {
   absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
@@ -92,11 +93,13 @@ grpc::Status ControlService::ListVersions(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status ControlService::Rollback(grpc::ServerContext* context, const kiln::v1::RollbackRequest* request,
+grpc::Status ControlService::Rollback(grpc::ServerContext* context,
+                                      const kiln::v1::RollbackRequest* request,
                                       kiln::v1::FunctionInfo* response) {
   absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
-  absl::StatusOr<FunctionView> view = core_.Rollback(*tenant, request->name(), request->to_version());
+  absl::StatusOr<FunctionView> view =
+      core_.Rollback(*tenant, request->name(), request->to_version());
   if (!view.ok()) return ToGrpcStatus(view.status());
   ToProto(*view, response);
   return grpc::Status::OK;
@@ -110,7 +113,8 @@ grpc::Status ControlService::DeleteFunction(grpc::ServerContext* context,
   return ToGrpcStatus(core_.DeleteFunction(*tenant, request->name()));
 }
 
-grpc::Status ControlService::Invoke(grpc::ServerContext* context, const kiln::v1::InvokeRequest* request,
+grpc::Status ControlService::Invoke(grpc::ServerContext* context,
+                                    const kiln::v1::InvokeRequest* request,
                                     kiln::v1::InvokeResponse* response) {
   absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
@@ -160,7 +164,8 @@ grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
       notice.set_timestamp_ms(absl::ToUnixMillis(absl::Now()));
       notice.set_level(kiln::v1::LogEntry::WARN);
       notice.set_tenant(*tenant);
-      notice.set_message(absl::StrCat("kiln: ", dropped, " log entries dropped (the reader fell behind)"));
+      notice.set_message(
+          absl::StrCat("kiln: ", dropped, " log entries dropped (the reader fell behind)"));
       if (!writer->Write(notice)) return grpc::Status::OK;
     }
     for (const kiln::v1::LogEntry& entry : *entries) {

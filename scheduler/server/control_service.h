@@ -26,12 +26,14 @@ class ControlService final : public kiln::v1::Control::Service {
 
   grpc::Status Deploy(grpc::ServerContext* context, const kiln::v1::DeployRequest* request,
                       kiln::v1::DeployResponse* response) override;
-  grpc::Status GetFunction(grpc::ServerContext* context, const kiln::v1::GetFunctionRequest* request,
+  grpc::Status GetFunction(grpc::ServerContext* context,
+                           const kiln::v1::GetFunctionRequest* request,
                            kiln::v1::FunctionInfo* response) override;
   grpc::Status ListFunctions(grpc::ServerContext* context,
                              const kiln::v1::ListFunctionsRequest* request,
                              kiln::v1::ListFunctionsResponse* response) override;
-  grpc::Status ListVersions(grpc::ServerContext* context, const kiln::v1::ListVersionsRequest* request,
+  grpc::Status ListVersions(grpc::ServerContext* context,
+                            const kiln::v1::ListVersionsRequest* request,
                             kiln::v1::ListVersionsResponse* response) override;
   grpc::Status Rollback(grpc::ServerContext* context, const kiln::v1::RollbackRequest* request,
                         kiln::v1::FunctionInfo* response) override;

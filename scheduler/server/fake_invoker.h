@@ -53,7 +53,8 @@ class FakeInvoker final : public Invoker {
     response.set_request_id(invocation.request_id);
     response.set_version(1);
     response.mutable_result()->mutable_http()->set_status(200);
-    response.mutable_result()->mutable_http()->set_body(invocation.tenant + "/" + invocation.function);
+    response.mutable_result()->mutable_http()->set_body(invocation.tenant + "/" +
+                                                        invocation.function);
     done(std::move(response));
   }
 

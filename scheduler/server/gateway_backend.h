@@ -16,8 +16,10 @@ class GatewayBackend final : public gateway::HttpBackend {
  public:
   explicit GatewayBackend(Invoker& invoker) : invoker_(invoker) {}
 
-  std::optional<gateway::RouteTarget> Route(absl::string_view host, absl::string_view path) override;
-  void Invoke(const gateway::RouteTarget& target, kiln::v1::HttpRequest request, std::string request_id,
+  std::optional<gateway::RouteTarget> Route(absl::string_view host,
+                                            absl::string_view path) override;
+  void Invoke(const gateway::RouteTarget& target, kiln::v1::HttpRequest request,
+              std::string request_id,
               absl::AnyInvocable<void(absl::StatusOr<kiln::v1::InvokeResponse>)> done) override;
 
  private:

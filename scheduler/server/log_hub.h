@@ -39,7 +39,8 @@ class LogHub final : public LogConsumer {
    private:
     friend class LogHub;
     struct State;
-    explicit Subscription(LogHub& hub, std::shared_ptr<State> state) : hub_(hub), state_(std::move(state)) {}
+    explicit Subscription(LogHub& hub, std::shared_ptr<State> state)
+        : hub_(hub), state_(std::move(state)) {}
     LogHub& hub_;
     std::shared_ptr<State> state_;
   };

@@ -59,7 +59,8 @@ TEST(LogHubTest, ASlowFollowerDropsTheOldestAndIsTold) {
   std::vector<kiln::v1::LogEntry> recent;
   auto sub = hub.Follow("a", "", 0, &recent);
   std::vector<kiln::v1::LogEntry> many;
-  for (size_t i = 0; i < LogHub::kMaxQueued + 5; ++i) many.push_back(Entry("a", "f", std::to_string(i)));
+  for (size_t i = 0; i < LogHub::kMaxQueued + 5; ++i)
+    many.push_back(Entry("a", "f", std::to_string(i)));
   hub.OnLogs(many);
   auto next = sub->Next(absl::Seconds(1));
   ASSERT_TRUE(next.has_value());

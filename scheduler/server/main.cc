@@ -4,10 +4,12 @@
 // --http-port, and supervises --workers local kiln-worker processes.
 // SIGINT/SIGTERM drain it. Wiring only.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -15,9 +17,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -27,8 +26,8 @@
 #include "scheduler/fleet/fleet.h"
 #include "scheduler/fleet/supervisor.h"
 #include "scheduler/fleet/worker_service.h"
-#include "scheduler/server/auth.h"
 #include "scheduler/gateway/gateway.h"
+#include "scheduler/server/auth.h"
 #include "scheduler/server/control_service.h"
 #include "scheduler/server/gateway_backend.h"
 #include "scheduler/server/log_hub.h"
@@ -41,7 +40,8 @@ namespace {
 using namespace kiln::scheduler;
 
 int Fail(const std::string& what, const absl::Status& status) {
-  std::fprintf(stderr, "kiln-scheduler: %s: %s\n", what.c_str(), std::string(status.message()).c_str());
+  std::fprintf(stderr, "kiln-scheduler: %s: %s\n", what.c_str(),
+               std::string(status.message()).c_str());
   return 1;
 }
 
@@ -52,7 +52,8 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", tmp, ": ", std::strerror(errno)));
   fchmod(fd, mode);
-  const bool written = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  const bool written =
+      write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
   const bool synced = fsync(fd) == 0;
   close(fd);
   if (!written || !synced || rename(tmp.c_str(), path.c_str()) != 0) {
@@ -108,26 +109,31 @@ int main(int argc, char** argv) {
   std::string create_tenant;
   bool allow_remote_workers = false;
   app.add_option("--data-dir", data_dir, "the store's directory (created if missing)")->required();
-  app.add_option("--api", api, "HOST:PORT for kiln.v1.Control and kiln.v1.Worker (port 0: any free)");
+  app.add_option("--api", api,
+                 "HOST:PORT for kiln.v1.Control and kiln.v1.Worker (port 0: any free)");
   app.add_option("--workers", workers, "local kiln-worker processes that serve invocations")
       ->check(CLI::Range(0, 256));
   app.add_option("--build-workers", build_workers,
                  "local kiln-worker processes reserved for snapshot builds (keeps deploy CPU "
                  "off the serving workers)")
       ->check(CLI::Range(0, 16));
-  app.add_option("--worker-binary", worker_binary, "path of kiln-worker (default: beside this binary)");
+  app.add_option("--worker-binary", worker_binary,
+                 "path of kiln-worker (default: beside this binary)");
   app.add_option("--worker-arg", worker_args,
                  "an extra argument for every local worker, e.g. --worker-arg=--executors=1");
-  app.add_option("--base-domain", base_domain, "functions answer at <function>.<tenant>.<base-domain>");
+  app.add_option("--base-domain", base_domain,
+                 "functions answer at <function>.<tenant>.<base-domain>");
   app.add_option("--http-port", http_port,
                  "the HTTP gateway's port, on the --api host (0: any free port)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--heartbeat-ms", heartbeat_ms,
                  "worker heartbeat interval; a worker silent for 3 is dead")
       ->check(CLI::Range(10, 60000));
-  app.add_option("--drain-timeout-ms", drain_timeout_ms, "how long a shutdown waits for in-flight work")
+  app.add_option("--drain-timeout-ms", drain_timeout_ms,
+                 "how long a shutdown waits for in-flight work")
       ->check(CLI::Range(0, 600000));
-  app.add_option("--max-loaded-versions", max_loaded_versions, "function versions kept loaded per worker")
+  app.add_option("--max-loaded-versions", max_loaded_versions,
+                 "function versions kept loaded per worker")
       ->check(CLI::Range(1, 100000));
   app.add_option("--snapshot-cache-mib", snapshot_cache_mib, "snapshot blobs kept in memory")
       ->check(CLI::Range(0, 1 << 20));
@@ -162,19 +168,22 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::optional<std::string>> default_token = store->EnsureDefaultTenant();
   if (!default_token.ok()) return Fail("creating the default tenant", default_token.status());
   if (*default_token) {
-    absl::Status written = WriteFileAtomically(data_dir + "/default.token", **default_token + "\n", 0600);
+    absl::Status written =
+        WriteFileAtomically(data_dir + "/default.token", **default_token + "\n", 0600);
     if (!written.ok()) return Fail("writing the default token", written);
-    Log("main", absl::StrCat("created tenant default; its token is in ", data_dir, "/default.token"));
+    Log("main",
+        absl::StrCat("created tenant default; its token is in ", data_dir, "/default.token"));
   }
   const uint64_t hash_seed = store->cluster_settings().hash_seed;
-  absl::Status written =
-      WriteFileAtomically(data_dir + "/worker.env", absl::StrCat("KILN_HASH_SEED=", hash_seed, "\n"), 0600);
+  absl::Status written = WriteFileAtomically(
+      data_dir + "/worker.env", absl::StrCat("KILN_HASH_SEED=", hash_seed, "\n"), 0600);
   if (!written.ok()) return Fail("writing worker.env", written);
 
   LogHub log_hub;
-  SchedulerCore core(*store, {.base_domain = base_domain,
-                              .http_port = static_cast<uint16_t>(http_port),
-                              .snapshot_cache_bytes = static_cast<size_t>(snapshot_cache_mib) << 20});
+  SchedulerCore core(*store,
+                     {.base_domain = base_domain,
+                      .http_port = static_cast<uint16_t>(http_port),
+                      .snapshot_cache_bytes = static_cast<size_t>(snapshot_cache_mib) << 20});
   absl::Status loaded = core.LoadFromStore();
   if (!loaded.ok()) return Fail("loading functions from the store", loaded);
 
@@ -240,7 +249,8 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  Log("main", absl::StrCat("signal ", signal_number, ": draining (deadline ", drain_timeout_ms, " ms)"));
+  Log("main",
+      absl::StrCat("signal ", signal_number, ": draining (deadline ", drain_timeout_ms, " ms)"));
 
   // Take no more invocations or builds, let the workers finish what they
   // hold, then close the API (control calls still running get a second).

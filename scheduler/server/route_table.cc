@@ -16,7 +16,8 @@ constexpr size_t kMaxHostBytes = 253;
 constexpr size_t kMaxPathBytes = 1024;
 
 bool ValidLabel(absl::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+    return false;
   for (char c : label) {
     if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
   }
@@ -34,7 +35,8 @@ bool ValidHost(absl::string_view host) {
 // "Sub.Example.COM:8080." -> "sub.example.com".
 std::string NormalizeHost(absl::string_view host) {
   if (!host.empty() && host.front() != '[') {
-    if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) host = host.substr(0, colon);
+    if (size_t colon = host.rfind(':'); colon != absl::string_view::npos)
+      host = host.substr(0, colon);
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   return absl::AsciiStrToLower(host);
@@ -65,7 +67,9 @@ absl::StatusOr<RoutePattern> RoutePattern::Parse(absl::string_view pattern) {
   if (absl::StrContains(host, ':')) return bad("no port: routes match any port");
   std::string lower = absl::AsciiStrToLower(host);
   if (!ValidHost(lower)) {
-    return bad("the host must be a DNS name (labels of a-z, 0-9 and '-'), optionally starting with \"*.\"");
+    return bad(
+        "the host must be a DNS name (labels of a-z, 0-9 and '-'), optionally starting with "
+        "\"*.\"");
   }
   route.host = std::move(lower);
   if (path.size() > kMaxPathBytes) return bad("the path is too long");
@@ -77,7 +81,8 @@ absl::StatusOr<RoutePattern> RoutePattern::Parse(absl::string_view pattern) {
   for (char c : path) {
     if (c == '*') return bad("'*' may only end the path");
     if (c == '?' || c == '#') return bad("no query or fragment");
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return bad("no spaces or control characters");
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      return bad("no spaces or control characters");
   }
   route.path = std::string(path);
   return route;
@@ -100,7 +105,8 @@ bool HostsOverlap(const RoutePattern& a, const RoutePattern& b) {
   return false;
 }
 
-RouteTable::RouteTable(std::string base_domain) : base_domain_(absl::AsciiStrToLower(base_domain)) {}
+RouteTable::RouteTable(std::string base_domain)
+    : base_domain_(absl::AsciiStrToLower(base_domain)) {}
 
 std::string RouteTable::FunctionKey(absl::string_view tenant, absl::string_view function) {
   return absl::StrCat(tenant, "/", function);
@@ -129,7 +135,8 @@ absl::StatusOr<std::vector<RoutePattern>> RouteTable::ParseRoutes(
           base_domain_));
     }
     if (!seen.insert(route->ToString()).second) {
-      return absl::InvalidArgumentError(absl::StrCat("route \"", r.pattern(), "\" is listed twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("route \"", r.pattern(), "\" is listed twice"));
     }
     routes.push_back(*std::move(route));
   }
@@ -141,7 +148,8 @@ absl::Status RouteTable::CheckClaim(absl::string_view tenant, absl::string_view 
   for (const auto* index : {&exact_, &wildcard_}) {
     for (const auto& [host, entries] : *index) {
       for (const Entry& entry : entries) {
-        const bool same_function = entry.target.tenant == tenant && entry.target.function == function;
+        const bool same_function =
+            entry.target.tenant == tenant && entry.target.function == function;
         if (same_function) continue;
         for (const RoutePattern& route : routes) {
           if (entry.target.tenant != tenant && HostsOverlap(route, entry.pattern)) {
@@ -183,7 +191,8 @@ void RouteTable::Remove(absl::string_view tenant, absl::string_view function) {
     auto& entries = bucket->second;
     entries.erase(std::remove_if(entries.begin(), entries.end(),
                                  [&](const Entry& e) {
-                                   return e.target.tenant == tenant && e.target.function == function;
+                                   return e.target.tenant == tenant &&
+                                          e.target.function == function;
                                  }),
                   entries.end());
     if (entries.empty()) index.erase(bucket);
@@ -209,7 +218,8 @@ std::optional<RouteTarget> RouteTable::Resolve(absl::string_view raw_host,
   auto consider = [&](const std::vector<Entry>& entries) {
     for (const Entry& entry : entries) {
       if (!entry.pattern.Matches(host, path)) continue;
-      if (best == nullptr || entry.pattern.Specificity() > best->pattern.Specificity()) best = &entry;
+      if (best == nullptr || entry.pattern.Specificity() > best->pattern.Specificity())
+        best = &entry;
     }
   };
   if (auto it = exact_.find(host); it != exact_.end()) consider(it->second);

@@ -28,10 +28,10 @@ inline constexpr int kMaxRoutesPerFunction = 100;
 // means every path ("example.com" is "example.com/*"). No scheme, port, query
 // or fragment; matching ignores case in the host.
 struct RoutePattern {
-  std::string host;          // lowercase; for a wildcard, what follows "*."
+  std::string host;  // lowercase; for a wildcard, what follows "*."
   bool wildcard_host = false;
-  std::string path = "/";    // the literal part, starting with "/"
-  bool path_prefix = true;   // the pattern ended in "*"
+  std::string path = "/";   // the literal part, starting with "/"
+  bool path_prefix = true;  // the pattern ended in "*"
 
   // InvalidArgument naming the problem for anything but the syntax above.
   static absl::StatusOr<RoutePattern> Parse(absl::string_view pattern);
@@ -83,7 +83,8 @@ class RouteTable {
   // `config.routes` parsed. InvalidArgument for a malformed pattern, one
   // under the base domain (those addresses are automatic), a duplicate, or
   // more than kMaxRoutesPerFunction.
-  absl::StatusOr<std::vector<RoutePattern>> ParseRoutes(const kiln::v1::FunctionConfig& config) const;
+  absl::StatusOr<std::vector<RoutePattern>> ParseRoutes(
+      const kiln::v1::FunctionConfig& config) const;
 
   // Whether tenant/function may hold `routes`: PermissionDenied when a host
   // overlaps a host another tenant routes (see HostsOverlap); AlreadyExists

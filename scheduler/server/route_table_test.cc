@@ -40,8 +40,9 @@ TEST(RoutePatternTest, ParsesAndNormalizes) {
 }
 
 TEST(RoutePatternTest, RefusesWhatItCannotMatch) {
-  for (const char* bad : {"", "https://example.com/*", "example.com:8080/*", "*/x", "*", "exa mple.com",
-                          "example.com/a*b", "example.com/x?y=1", "-bad.com/*", "a..b/*", "ex_ample.com"}) {
+  for (const char* bad :
+       {"", "https://example.com/*", "example.com:8080/*", "*/x", "*", "exa mple.com",
+        "example.com/a*b", "example.com/x?y=1", "-bad.com/*", "a..b/*", "ex_ample.com"}) {
     absl::StatusOr<RoutePattern> pattern = RoutePattern::Parse(bad);
     EXPECT_EQ(pattern.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
@@ -61,7 +62,8 @@ TEST(RoutePatternTest, Matches) {
 TEST(RouteTableTest, FunctionHostsResolveWithoutRoutes) {
   RouteTable table("localhost");
   EXPECT_EQ(table.FunctionHost("default", "hello"), "hello.default.localhost");
-  EXPECT_THAT(table.Resolve("hello.default.localhost:8080", "/x?y"), Optional(T("default", "hello")));
+  EXPECT_THAT(table.Resolve("hello.default.localhost:8080", "/x?y"),
+              Optional(T("default", "hello")));
   EXPECT_THAT(table.Resolve("HELLO.Default.LOCALHOST.", "/"), Optional(T("default", "hello")));
   EXPECT_EQ(table.Resolve("default.localhost", "/"), std::nullopt);
   EXPECT_EQ(table.Resolve("a.b.c.localhost", "/"), std::nullopt);
@@ -134,15 +136,19 @@ TEST(RouteTableTest, AHostAnotherTenantRoutesCannotBeClaimed) {
   EXPECT_EQ(claim.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(claim.message(), HasSubstr("another tenant"));
   // Under alice's wildcard, or alice's wildcard's own parent.
-  EXPECT_EQ(table.CheckClaim("bob", "evil", {P("a.shop.com/*")}).code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(table.CheckClaim("bob", "evil", {P("shop.com/*")}).code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(table.CheckClaim("bob", "evil", {P("*.com/*")}).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(table.CheckClaim("bob", "evil", {P("a.shop.com/*")}).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(table.CheckClaim("bob", "evil", {P("shop.com/*")}).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(table.CheckClaim("bob", "evil", {P("*.com/*")}).code(),
+            absl::StatusCode::kPermissionDenied);
   // Unrelated hosts are fine.
   EXPECT_TRUE(table.CheckClaim("bob", "site", {P("example.org/*"), P("myshop.com/*")}).ok());
   // Alice herself may add paths on her hosts to other functions...
   EXPECT_TRUE(table.CheckClaim("alice", "api", {P("example.com/api/*")}).ok());
   // ...but not the very same pattern another of her functions holds.
-  EXPECT_EQ(table.CheckClaim("alice", "api", {P("example.com/*")}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(table.CheckClaim("alice", "api", {P("example.com/*")}).code(),
+            absl::StatusCode::kAlreadyExists);
   // A function may keep its own routes on redeploy.
   EXPECT_TRUE(table.CheckClaim("alice", "site", {P("example.com/*")}).ok());
   // Once alice's function is gone, the host is free.

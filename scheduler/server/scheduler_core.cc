@@ -28,7 +28,8 @@ std::string NewRequestId() {
 }
 
 absl::Duration WallLimit(const kiln::v1::FunctionConfig& config) {
-  return config.limits().wall_ms() > 0 ? absl::Milliseconds(config.limits().wall_ms()) : kDefaultWall;
+  return config.limits().wall_ms() > 0 ? absl::Milliseconds(config.limits().wall_ms())
+                                       : kDefaultWall;
 }
 
 }  // namespace
@@ -49,16 +50,17 @@ std::string SchedulerCore::Key(absl::string_view tenant, absl::string_view name)
 void SchedulerCore::SetHttpPort(uint16_t port) { http_port_.store(port); }
 
 std::string SchedulerCore::FunctionUrl(absl::string_view tenant, absl::string_view name) const {
-  return absl::StrCat("http://", name, ".", tenant, ".", options_.base_domain, ":", http_port_.load(),
-                      "/");
+  return absl::StrCat("http://", name, ".", tenant, ".", options_.base_domain, ":",
+                      http_port_.load(), "/");
 }
 
 absl::Status SchedulerCore::LoadFromStore() {
   absl::MutexLock write(&write_mu_);
   absl::MutexLock lock(&mu_);
   int loaded = 0;
-  absl::Status status = store_.ForEachFunction(
-      [&](const FunctionRecord& function, const VersionRecord& active) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  absl::Status status =
+      store_.ForEachFunction([&](const FunctionRecord& function,
+                                 const VersionRecord& active) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         functions_[Key(function.tenant, function.name)] =
             Active{.version = active.version,
                    .bundle_sha256 = active.bundle_sha256,
@@ -68,8 +70,8 @@ absl::Status SchedulerCore::LoadFromStore() {
         if (routes.ok()) {
           routes_.Set(function.tenant, function.name, *std::move(routes));
         } else {
-          Log("core", absl::StrCat("skipping the routes of ", function.tenant, "/", function.name, ": ",
-                                   routes.status().message()));
+          Log("core", absl::StrCat("skipping the routes of ", function.tenant, "/", function.name,
+                                   ": ", routes.status().message()));
         }
         ++loaded;
         return absl::OkStatus();
@@ -88,7 +90,8 @@ void SchedulerCore::Publish(const VersionRecord& version, std::vector<RoutePatte
   routes_.Set(version.tenant, version.name, std::move(routes));
 }
 
-absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant, absl::string_view name,
+absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant,
+                                                    absl::string_view name,
                                                     const kiln::v1::Bundle& bundle,
                                                     const kiln::v1::FunctionConfig& config) {
   KILN_RETURN_IF_ERROR(ValidateDeploy(tenant, name, bundle, config));
@@ -122,7 +125,8 @@ absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant, ab
     build.mutable_function()->set_function(std::string(name));
     *build.mutable_bundle() = bundle;
     *build.mutable_config() = config;
-    KILN_ASSIGN_OR_RETURN(kiln::v1::BuildResult built, fleet_->Build(std::move(build), options_.build_timeout));
+    KILN_ASSIGN_OR_RETURN(kiln::v1::BuildResult built,
+                          fleet_->Build(std::move(build), options_.build_timeout));
     if (built.has_error() || built.snapshot().empty()) {
       return absl::InvalidArgumentError(built.has_error() ? built.error()
                                                           : "the worker built an empty snapshot");
@@ -157,10 +161,11 @@ absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant, ab
   const size_t snapshot_bytes = snapshot.size();
   snapshots_.Put(sha, fingerprint, std::move(snapshot));
   Publish(version, std::move(routes));
-  Log("core", absl::StrCat("deployed ", tenant, "/", name, " version ", version.version, " (bundle ",
-                           sha.substr(0, 12), ", snapshot ", snapshot_bytes >> 10, " KiB, build ",
-                           build_ms, " ms)"));
-  return DeployOutcome{.version = std::move(version), .url = FunctionUrl(tenant, name), .build_ms = build_ms};
+  Log("core", absl::StrCat("deployed ", tenant, "/", name, " version ", version.version,
+                           " (bundle ", sha.substr(0, 12), ", snapshot ", snapshot_bytes >> 10,
+                           " KiB, build ", build_ms, " ms)"));
+  return DeployOutcome{
+      .version = std::move(version), .url = FunctionUrl(tenant, name), .build_ms = build_ms};
 }
 
 absl::StatusOr<FunctionView> SchedulerCore::View(const FunctionRecord& function) const {
@@ -177,7 +182,8 @@ absl::StatusOr<FunctionView> SchedulerCore::GetFunction(absl::string_view tenant
   return View(function);
 }
 
-absl::StatusOr<std::vector<FunctionView>> SchedulerCore::ListFunctions(absl::string_view tenant) const {
+absl::StatusOr<std::vector<FunctionView>> SchedulerCore::ListFunctions(
+    absl::string_view tenant) const {
   KILN_ASSIGN_OR_RETURN(std::vector<FunctionRecord> functions, store_.ListFunctions(tenant));
   std::vector<FunctionView> views;
   for (const FunctionRecord& function : functions) {
@@ -195,22 +201,23 @@ absl::StatusOr<std::vector<VersionRecord>> SchedulerCore::ListVersions(absl::str
   return store_.ListVersions(tenant, name);
 }
 
-absl::StatusOr<FunctionView> SchedulerCore::Rollback(absl::string_view tenant, absl::string_view name,
-                                                     uint64_t to_version) {
+absl::StatusOr<FunctionView> SchedulerCore::Rollback(absl::string_view tenant,
+                                                     absl::string_view name, uint64_t to_version) {
   absl::MutexLock write(&write_mu_);
   KILN_ASSIGN_OR_RETURN(FunctionRecord function, store_.GetFunction(tenant, name));
   KILN_ASSIGN_OR_RETURN(std::vector<VersionRecord> versions, store_.ListVersions(tenant, name));
   const VersionRecord* target = nullptr;
   for (const VersionRecord& v : versions) {
-    if (to_version != 0 ? v.version == to_version : v.version < function.active_version) target = &v;
+    if (to_version != 0 ? v.version == to_version : v.version < function.active_version)
+      target = &v;
   }
   if (target == nullptr) {
     if (to_version != 0) {
       return absl::NotFoundError(absl::StrCat(tenant, "/", name, " has no version ", to_version));
     }
-    return absl::FailedPreconditionError(absl::StrCat(tenant, "/", name, ": version ",
-                                                      function.active_version,
-                                                      " is the oldest; there is nothing to roll back to"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(tenant, "/", name, ": version ", function.active_version,
+                     " is the oldest; there is nothing to roll back to"));
   }
   std::vector<RoutePattern> routes;
   {
@@ -221,7 +228,8 @@ absl::StatusOr<FunctionView> SchedulerCore::Rollback(absl::string_view tenant, a
   KILN_ASSIGN_OR_RETURN(FunctionRecord updated, store_.Rollback(tenant, name, target->version));
   Publish(*target, std::move(routes));
   Log("core", absl::StrCat("rolled ", tenant, "/", name, " back to version ", target->version));
-  return FunctionView{.function = std::move(updated), .active = *target, .url = FunctionUrl(tenant, name)};
+  return FunctionView{
+      .function = std::move(updated), .active = *target, .url = FunctionUrl(tenant, name)};
 }
 
 absl::Status SchedulerCore::DeleteFunction(absl::string_view tenant, absl::string_view name) {
@@ -249,8 +257,8 @@ void SchedulerCore::Invoke(Invocation invocation, InvokeCallback done) {
     absl::ReaderMutexLock lock(&mu_);
     auto it = functions_.find(Key(invocation.tenant, invocation.function));
     if (it == functions_.end()) {
-      done(absl::NotFoundError(
-          absl::StrCat("function ", invocation.function, " does not exist in tenant ", invocation.tenant)));
+      done(absl::NotFoundError(absl::StrCat("function ", invocation.function,
+                                            " does not exist in tenant ", invocation.tenant)));
       return;
     }
     const Active& active = it->second;
@@ -294,13 +302,14 @@ absl::StatusOr<RouteTarget> SchedulerCore::ResolveRoute(absl::string_view host,
   std::optional<RouteTarget> target = routes_.Resolve(host, path);
   if (!target) return absl::NotFoundError(absl::StrCat("no function answers at ", host, path));
   auto it = functions_.find(Key(target->tenant, target->function));
-  if (it == functions_.end()) return absl::NotFoundError(absl::StrCat("no function answers at ", host, path));
+  if (it == functions_.end())
+    return absl::NotFoundError(absl::StrCat("no function answers at ", host, path));
   target->max_body_bytes = it->second.config.limits().request_body_bytes();
   return *std::move(target);
 }
 
-absl::StatusOr<kiln::v1::LoadFunction> SchedulerCore::LoadFor(const kiln::v1::FunctionVersionRef& ref,
-                                                              absl::string_view fingerprint) {
+absl::StatusOr<kiln::v1::LoadFunction> SchedulerCore::LoadFor(
+    const kiln::v1::FunctionVersionRef& ref, absl::string_view fingerprint) {
   std::optional<Active> version;
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -312,7 +321,8 @@ absl::StatusOr<kiln::v1::LoadFunction> SchedulerCore::LoadFor(const kiln::v1::Fu
     if (it->second.version == ref.version()) version = it->second;
   }
   if (!version) {
-    KILN_ASSIGN_OR_RETURN(VersionRecord record, store_.GetVersion(ref.tenant(), ref.function(), ref.version()));
+    KILN_ASSIGN_OR_RETURN(VersionRecord record,
+                          store_.GetVersion(ref.tenant(), ref.function(), ref.version()));
     version = Active{.version = record.version,
                      .bundle_sha256 = std::move(record.bundle_sha256),
                      .runtime_fingerprint = std::move(record.runtime_fingerprint),
@@ -320,15 +330,17 @@ absl::StatusOr<kiln::v1::LoadFunction> SchedulerCore::LoadFor(const kiln::v1::Fu
   }
   if (version->runtime_fingerprint != fingerprint) {
     return absl::FailedPreconditionError(absl::StrCat(
-        ref.function(), " version ", ref.version(), " was built for runtime ", version->runtime_fingerprint,
-        " but the workers run ", fingerprint, ": deploy it again"));
+        ref.function(), " version ", ref.version(), " was built for runtime ",
+        version->runtime_fingerprint, " but the workers run ", fingerprint, ": deploy it again"));
   }
   kiln::v1::LoadFunction load;
   *load.mutable_function() = ref;
-  if (std::shared_ptr<const std::string> cached = snapshots_.Get(version->bundle_sha256, fingerprint)) {
+  if (std::shared_ptr<const std::string> cached =
+          snapshots_.Get(version->bundle_sha256, fingerprint)) {
     load.set_snapshot(*cached);
   } else {
-    KILN_ASSIGN_OR_RETURN(std::string blob, store_.GetSnapshot(version->bundle_sha256, fingerprint));
+    KILN_ASSIGN_OR_RETURN(std::string blob,
+                          store_.GetSnapshot(version->bundle_sha256, fingerprint));
     load.set_snapshot(blob);
     snapshots_.Put(version->bundle_sha256, fingerprint, std::move(blob));
   }

@@ -2,9 +2,9 @@
 // codes share their numbers in both libraries).
 #pragma once
 
-#include <string>
-
 #include <grpcpp/support/status.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 

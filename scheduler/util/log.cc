@@ -11,9 +11,9 @@
 namespace kiln::scheduler {
 
 void Log(absl::string_view component, absl::string_view message) {
-  std::string line =
-      absl::StrCat("kiln-scheduler ", absl::FormatTime("%H:%M:%E3S", absl::Now(), absl::UTCTimeZone()),
-                   " ", component, ": ", message, "\n");
+  std::string line = absl::StrCat("kiln-scheduler ",
+                                  absl::FormatTime("%H:%M:%E3S", absl::Now(), absl::UTCTimeZone()),
+                                  " ", component, ": ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

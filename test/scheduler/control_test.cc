@@ -49,7 +49,8 @@ kiln::v1::FunctionConfig Greeting(const std::string& greeting) {
 class ControlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "/", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = absl::StrCat(::testing::TempDir(), "/",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     data_ = dir_ + "/data";
@@ -104,18 +105,22 @@ TEST_F(ControlTest, DeployInvokeVersionsRollbackDelete) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("index.js:2:"));
   EXPECT_THAT(status.error_message(), HasSubstr("SyntaxError"));
-  status = kiln.Deploy("hello", "throw new Error('top-level boom');\nexport default {};", &deployed);
+  status =
+      kiln.Deploy("hello", "throw new Error('top-level boom');\nexport default {};", &deployed);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("top-level boom"));
   // Bad input.
-  EXPECT_EQ(kiln.Deploy("Not_A_Name", kV1, &deployed).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(kiln.Deploy("Not_A_Name", kV1, &deployed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   kiln::v1::Bundle escaping = OneFileBundle(kV1);
   escaping.mutable_files(0)->set_path("../index.js");
   escaping.set_main_module("../index.js");
-  EXPECT_EQ(kiln.Deploy("hello", escaping, &deployed).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(kiln.Deploy("hello", escaping, &deployed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   kiln::v1::FunctionConfig bad_route;
   bad_route.add_routes()->set_pattern("https://example.com/*");
-  EXPECT_EQ(kiln.Deploy("hello", kV1, &deployed, bad_route).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(kiln.Deploy("hello", kV1, &deployed, bad_route).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   kiln::v1::ListVersionsResponse versions;
   ASSERT_TRUE(kiln.Versions("hello", &versions).ok());
@@ -222,11 +227,13 @@ TEST_F(ControlTest, TokensAreRequired) {
   kiln::v1::ListFunctionsResponse listed;
   kiln::v1::DeployResponse deployed;
   for (const std::string& bad :
-       {std::string(""), std::string("nonsense"), "kiln_default_" + std::string(64, '0'), token + "x",
-        "kiln_acme_" + token.substr(std::string("kiln_default_").size())}) {
+       {std::string(""), std::string("nonsense"), "kiln_default_" + std::string(64, '0'),
+        token + "x", "kiln_acme_" + token.substr(std::string("kiln_default_").size())}) {
     ControlClient client(scheduler_->address(), bad);
     EXPECT_EQ(client.List(&listed).error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
-    EXPECT_EQ(client.Deploy("hello", kV1, &deployed).error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
+    EXPECT_EQ(client.Deploy("hello", kV1, &deployed).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED)
+        << bad;
   }
   // Not a bearer token.
   kiln::v1::ListFunctionsRequest request;
@@ -264,13 +271,15 @@ TEST_F(ControlTest, TenantsCannotSeeOrTouchEachOther) {
   kiln::v1::ListVersionsResponse versions;
   kiln::v1::ListFunctionsResponse listed;
   EXPECT_EQ(acme.Get("hello", &info, "default").error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(acme.Versions("hello", &versions, "default").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(acme.Versions("hello", &versions, "default").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(acme.List(&listed, "default").error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(acme.Invoke("hello", "/", &invoked, 0, "default").error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(acme.Deploy("hello", kV2, &deployed, {}, "default").error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(acme.Rollback("hello", 1, &info, "default").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(acme.Rollback("hello", 1, &info, "default").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(acme.Delete("hello", "default").error_code(), grpc::StatusCode::PERMISSION_DENIED);
   {
     kiln::v1::TailLogsRequest request;

@@ -46,21 +46,21 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
     std::string marker;
     std::string sha;
   };
-  std::map<std::pair<std::string, uint64_t>, Acked> acked;    // (function, version)
+  std::map<std::pair<std::string, uint64_t>, Acked> acked;         // (function, version)
   std::map<std::string, std::map<std::string, std::string>> sent;  // function -> sha -> marker
   int deploys = 0, kills = 0, rounds = 0;
   const absl::Time started = absl::Now();
 
   while (acked.size() < kAcknowledgedTarget && rounds < kMaxRounds) {
     ++rounds;
-    std::unique_ptr<SchedulerProcess> scheduler =
-        SchedulerProcess::Start(data, {.workers = 1});
+    std::unique_ptr<SchedulerProcess> scheduler = SchedulerProcess::Start(data, {.workers = 1});
     ASSERT_NE(scheduler, nullptr);
     ControlClient kiln(scheduler->address(), scheduler->DefaultToken());
 
     // The killer strikes at a random moment of this round (most rounds), or
     // never (when the target is reached first).
-    const absl::Duration kill_after = absl::Milliseconds(std::uniform_int_distribution<int>(50, 1200)(rng));
+    const absl::Duration kill_after =
+        absl::Milliseconds(std::uniform_int_distribution<int>(50, 1200)(rng));
     absl::Mutex mu;
     bool round_over = false;
     bool killed = false;
@@ -94,7 +94,8 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
       }
       EXPECT_EQ(response.bundle_sha256(), sha);
       auto [it, inserted] = acked.try_emplace({function, response.version()}, Acked{marker, sha});
-      EXPECT_TRUE(inserted) << function << " version " << response.version() << " acknowledged twice";
+      EXPECT_TRUE(inserted) << function << " version " << response.version()
+                            << " acknowledged twice";
     }
     {
       absl::MutexLock lock(&mu);
@@ -111,8 +112,8 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
   }
   ASSERT_GE(acked.size(), kAcknowledgedTarget) << "after " << rounds << " rounds";
   EXPECT_GE(kills, 3) << "too few kills to mean anything";
-  std::printf("%zu acknowledged of %d deploys, %d kills in %d rounds, %.1f s\n", acked.size(), deploys, kills,
-              rounds, absl::ToDoubleSeconds(absl::Now() - started));
+  std::printf("%zu acknowledged of %d deploys, %d kills in %d rounds, %.1f s\n", acked.size(),
+              deploys, kills, rounds, absl::ToDoubleSeconds(absl::Now() - started));
 
   std::unique_ptr<SchedulerProcess> scheduler = SchedulerProcess::Start(data, {.workers = 1});
   ASSERT_NE(scheduler, nullptr);
@@ -123,7 +124,8 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
     kiln::v1::ListVersionsResponse versions;
     ASSERT_TRUE(kiln.Versions(function, &versions).ok()) << function;
     std::map<uint64_t, std::string> listed;
-    for (const kiln::v1::VersionInfo& v : versions.versions()) listed[v.version()] = v.bundle_sha256();
+    for (const kiln::v1::VersionInfo& v : versions.versions())
+      listed[v.version()] = v.bundle_sha256();
     ASSERT_FALSE(listed.empty());
     EXPECT_EQ(versions.active_version(), listed.rbegin()->first) << function;
     for (const auto& [key, ack] : acked) {
@@ -134,17 +136,19 @@ TEST(DeployCrashTest, AcknowledgedDeploysSurviveSigkill) {
     }
     for (const auto& [version, sha] : listed) {
       auto marker = sent[function].find(sha);
-      ASSERT_NE(marker, sent[function].end()) << function << " version " << version << " has a bundle never sent";
+      ASSERT_NE(marker, sent[function].end())
+          << function << " version " << version << " has a bundle never sent";
       if (!acked.contains({function, version})) ++unacknowledged;
       kiln::v1::InvokeResponse invoked;
       grpc::Status status = kiln.Invoke(function, "/", &invoked, version);
-      ASSERT_TRUE(status.ok()) << function << " version " << version << ": " << status.error_message();
+      ASSERT_TRUE(status.ok()) << function << " version " << version << ": "
+                               << status.error_message();
       EXPECT_EQ(Body(invoked), marker->second) << function << " version " << version;
       ++served;
     }
   }
-  std::printf("%d versions served after the last restart (%d committed but not acknowledged)\n", served,
-              unacknowledged);
+  std::printf("%d versions served after the last restart (%d committed but not acknowledged)\n",
+              served, unacknowledged);
 }
 
 }  // namespace

@@ -38,21 +38,11 @@ std::unique_ptr<SchedulerProcess> SchedulerProcess::Start(const std::string& dat
                                                           SchedulerOptions options) {
   const std::string addr_file = data_dir + "/api.addr";
   std::filesystem::remove(addr_file);
-  std::vector<std::string> argv = {SchedulerBinary(),
-                                   "--data-dir",
-                                   data_dir,
-                                   "--api",
-                                   "127.0.0.1:0",
-                                   "--workers",
-                                   std::to_string(options.workers),
-                                   "--build-workers",
-                                   std::to_string(options.build_workers),
-                                   "--worker-binary",
-                                   WorkerBinary(),
-                                   "--http-port",
-                                   "0",
-                                   "--heartbeat-ms",
-                                   std::to_string(options.heartbeat_ms),
+  std::vector<std::string> argv = {SchedulerBinary(), "--data-dir", data_dir, "--api",
+                                   "127.0.0.1:0", "--workers", std::to_string(options.workers),
+                                   "--build-workers", std::to_string(options.build_workers),
+                                   "--worker-binary", WorkerBinary(), "--http-port", "0",
+                                   "--heartbeat-ms", std::to_string(options.heartbeat_ms),
                                    // Two cores: keep each worker's threads few.
                                    "--worker-arg=--executors=1"};
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
@@ -76,7 +66,8 @@ std::unique_ptr<SchedulerProcess> SchedulerProcess::Start(const std::string& dat
     ADD_FAILURE() << "kiln-scheduler did not write " << addr_file;
     return nullptr;
   }
-  return std::unique_ptr<SchedulerProcess>(new SchedulerProcess(std::move(process), data_dir, address));
+  return std::unique_ptr<SchedulerProcess>(
+      new SchedulerProcess(std::move(process), data_dir, address));
 }
 
 std::string SchedulerProcess::http_address() const {
@@ -124,7 +115,8 @@ std::map<std::string, pid_t> SchedulerProcess::WorkerPids() const {
     if (close == std::string::npos) continue;
     std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
     int ppid = 0;
-    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &ppid) || ppid != process_.pid()) continue;
+    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &ppid) || ppid != process_.pid())
+      continue;
     if (fields[0] == "Z") continue;  // exited, not reaped yet
     std::vector<std::string> args = absl::StrSplit(ReadFile(entry.path() / "cmdline"), '\0');
     for (size_t i = 0; i + 1 < args.size(); ++i) {
@@ -136,8 +128,8 @@ std::map<std::string, pid_t> SchedulerProcess::WorkerPids() const {
 
 std::string CreateTenant(const std::string& data_dir, const std::string& tenant) {
   const std::string out = data_dir + ".token." + tenant;
-  std::string command = absl::StrCat(SchedulerBinary(), " --data-dir ", data_dir, " --create-tenant ",
-                                     tenant, " > ", out);
+  std::string command = absl::StrCat(SchedulerBinary(), " --data-dir ", data_dir,
+                                     " --create-tenant ", tenant, " > ", out);
   if (std::system(command.c_str()) != 0) return "";
   return std::string(absl::StripTrailingAsciiWhitespace(ReadFile(out)));
 }
@@ -165,13 +157,15 @@ kiln::v1::Bundle OneFileBundle(const std::string& source) {
 
 grpc::Status ControlClient::Deploy(const std::string& name, const std::string& source,
                                    kiln::v1::DeployResponse* response,
-                                   const kiln::v1::FunctionConfig& config, const std::string& tenant) {
+                                   const kiln::v1::FunctionConfig& config,
+                                   const std::string& tenant) {
   return Deploy(name, OneFileBundle(source), response, config, tenant);
 }
 
 grpc::Status ControlClient::Deploy(const std::string& name, const kiln::v1::Bundle& bundle,
                                    kiln::v1::DeployResponse* response,
-                                   const kiln::v1::FunctionConfig& config, const std::string& tenant) {
+                                   const kiln::v1::FunctionConfig& config,
+                                   const std::string& tenant) {
   kiln::v1::DeployRequest request;
   request.set_tenant(tenant);
   request.set_name(name);
@@ -189,7 +183,8 @@ grpc::Status ControlClient::Invoke(const std::string& name, const std::string& p
   request.set_version(version);
   kiln::v1::HttpRequest* http = request.mutable_event()->mutable_http();
   http->set_method("GET");
-  http->set_url(absl::StrCat("http://", name, ".", tenant.empty() ? "default" : tenant, ".localhost", path));
+  http->set_url(
+      absl::StrCat("http://", name, ".", tenant.empty() ? "default" : tenant, ".localhost", path));
   return stub_->Invoke(Context(deadline).get(), request, response);
 }
 
@@ -201,7 +196,8 @@ grpc::Status ControlClient::Get(const std::string& name, kiln::v1::FunctionInfo*
   return stub_->GetFunction(Context().get(), request, info);
 }
 
-grpc::Status ControlClient::Versions(const std::string& name, kiln::v1::ListVersionsResponse* response,
+grpc::Status ControlClient::Versions(const std::string& name,
+                                     kiln::v1::ListVersionsResponse* response,
                                      const std::string& tenant) {
   kiln::v1::ListVersionsRequest request;
   request.set_tenant(tenant);
@@ -209,7 +205,8 @@ grpc::Status ControlClient::Versions(const std::string& name, kiln::v1::ListVers
   return stub_->ListVersions(Context().get(), request, response);
 }
 
-grpc::Status ControlClient::List(kiln::v1::ListFunctionsResponse* response, const std::string& tenant) {
+grpc::Status ControlClient::List(kiln::v1::ListFunctionsResponse* response,
+                                 const std::string& tenant) {
   kiln::v1::ListFunctionsRequest request;
   request.set_tenant(tenant);
   return stub_->ListFunctions(Context().get(), request, response);
@@ -235,8 +232,8 @@ grpc::Status ControlClient::Delete(const std::string& name, const std::string& t
 std::string Body(const kiln::v1::InvokeResponse& response) {
   if (response.result().has_http()) return response.result().http().body();
   if (response.result().has_error()) {
-    return absl::StrCat(kiln::v1::InvocationError::Kind_Name(response.result().error().kind()), ": ",
-                        response.result().error().message());
+    return absl::StrCat(kiln::v1::InvocationError::Kind_Name(response.result().error().kind()),
+                        ": ", response.result().error().message());
   }
   return "<no result>";
 }

@@ -3,14 +3,13 @@
 // testonly.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/time/time.h"
 #include "kiln/v1/control.grpc.pb.h"
@@ -48,7 +47,9 @@ class SchedulerProcess {
 
  private:
   SchedulerProcess(Subprocess process, std::string data_dir, std::string address)
-      : process_(std::move(process)), data_dir_(std::move(data_dir)), address_(std::move(address)) {}
+      : process_(std::move(process)),
+        data_dir_(std::move(data_dir)),
+        address_(std::move(address)) {}
   Subprocess process_;
   std::string data_dir_;
   std::string address_;
@@ -68,16 +69,18 @@ class ControlClient {
   // A context carrying the token (unless empty) and a deadline.
   std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::Seconds(60)) const;
 
-  grpc::Status Deploy(const std::string& name, const std::string& source, kiln::v1::DeployResponse* response,
+  grpc::Status Deploy(const std::string& name, const std::string& source,
+                      kiln::v1::DeployResponse* response,
                       const kiln::v1::FunctionConfig& config = {}, const std::string& tenant = "");
   grpc::Status Deploy(const std::string& name, const kiln::v1::Bundle& bundle,
-                      kiln::v1::DeployResponse* response, const kiln::v1::FunctionConfig& config = {},
-                      const std::string& tenant = "");
+                      kiln::v1::DeployResponse* response,
+                      const kiln::v1::FunctionConfig& config = {}, const std::string& tenant = "");
   // GET http://<name>.<tenant>.localhost<path> of `version` (0: active).
-  grpc::Status Invoke(const std::string& name, const std::string& path, kiln::v1::InvokeResponse* response,
-                      uint64_t version = 0, const std::string& tenant = "",
-                      absl::Duration deadline = absl::Seconds(60));
-  grpc::Status Get(const std::string& name, kiln::v1::FunctionInfo* info, const std::string& tenant = "");
+  grpc::Status Invoke(const std::string& name, const std::string& path,
+                      kiln::v1::InvokeResponse* response, uint64_t version = 0,
+                      const std::string& tenant = "", absl::Duration deadline = absl::Seconds(60));
+  grpc::Status Get(const std::string& name, kiln::v1::FunctionInfo* info,
+                   const std::string& tenant = "");
   grpc::Status Versions(const std::string& name, kiln::v1::ListVersionsResponse* response,
                         const std::string& tenant = "");
   grpc::Status List(kiln::v1::ListFunctionsResponse* response, const std::string& tenant = "");

@@ -77,7 +77,8 @@ class WorkerFailureTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       threads.emplace_back([this, i, &answers] {
         ControlClient client(scheduler_->address(), scheduler_->DefaultToken());
-        answers[i].status = client.Invoke("sleepy", "/slow", &answers[i].response, 0, "", absl::Seconds(30));
+        answers[i].status =
+            client.Invoke("sleepy", "/slow", &answers[i].response, 0, "", absl::Seconds(30));
         answers[i].at = absl::Now();
       });
     }
@@ -112,7 +113,8 @@ TEST_F(WorkerFailureTest, AKilledWorkersCallersAreAnsweredWithinASecond) {
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   for (std::thread& caller : callers) caller.join();
   for (const Answer& answer : answers) {
-    EXPECT_LT(answer.at - killed, absl::Seconds(1)) << "answered " << (answer.at - killed) << " after the kill";
+    EXPECT_LT(answer.at - killed, absl::Seconds(1))
+        << "answered " << (answer.at - killed) << " after the kill";
     ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
     ASSERT_TRUE(answer.response.result().has_error()) << answer.response.DebugString();
     EXPECT_EQ(answer.response.result().error().kind(), kiln::v1::InvocationError::WORKER_LOST);
@@ -170,14 +172,16 @@ TEST_F(WorkerFailureTest, WorkersOfAnotherRuntimeAreRefusedAndTheClusterSeedJoin
   const std::string seed(absl::StripTrailingAsciiWhitespace(env.substr(env.find('=') + 1)));
 
   const std::string worker = RunfilePath("worker/server/kiln-worker");
-  Subprocess stranger = Subprocess::Start({worker, "--scheduler", scheduler_->address(), "--worker-id",
-                                           "stranger", "--hash-seed", "12345", "--executors", "1"});
+  Subprocess stranger =
+      Subprocess::Start({worker, "--scheduler", scheduler_->address(), "--worker-id", "stranger",
+                         "--hash-seed", "12345", "--executors", "1"});
   std::optional<int> exit = stranger.Wait(absl::Seconds(20));
   ASSERT_TRUE(exit.has_value()) << "a worker of another runtime was not refused";
   EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 1);
 
-  Subprocess remote = Subprocess::Start({worker, "--scheduler", scheduler_->address(), "--worker-id",
-                                         "remote-1", "--hash-seed", seed, "--executors", "1"});
+  Subprocess remote =
+      Subprocess::Start({worker, "--scheduler", scheduler_->address(), "--worker-id", "remote-1",
+                         "--hash-seed", seed, "--executors", "1"});
   kiln::v1::DeployResponse deployed;
   ASSERT_TRUE(kiln_->Deploy("sleepy", kSleepy, &deployed).ok());
   kiln::v1::InvokeResponse invoked;
@@ -185,7 +189,8 @@ TEST_F(WorkerFailureTest, WorkersOfAnotherRuntimeAreRefusedAndTheClusterSeedJoin
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   do {  // Unavailable until the remote worker has registered
     status = kiln_->Invoke("sleepy", "/fast", &invoked);
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) absl::SleepFor(absl::Milliseconds(50));
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE)
+      absl::SleepFor(absl::Milliseconds(50));
   } while (status.error_code() == grpc::StatusCode::UNAVAILABLE && absl::Now() < deadline);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(Body(invoked), "done /fast");
