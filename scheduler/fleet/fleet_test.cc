@@ -1,0 +1,799 @@
+// Fleet over in-memory streams: registration and fingerprints, one load per
+// (worker, version) shared by concurrent first invocations, multiplexed
+// results, what a dead or silent worker's invocations get, caps, a stalled
+// worker not stalling others, builds, drain, log filtering.
+#include "scheduler/fleet/fleet.h"
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler/fleet/worker_stream.h"
+
+namespace kiln::scheduler {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kFingerprint[] = "kiln1-v8-10.2-test";
+
+// Both ends of one stream: the Fleet reads and writes one side, the test
+// plays the worker on the other.
+class FakeStream final : public WorkerStream {
+ public:
+  bool Read(v1::WorkerFrame* frame) override {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+          return !s->inbound_.empty() || s->cancelled_ || s->closed_;
+        },
+        this));
+    if (cancelled_ || inbound_.empty()) return false;
+    *frame = std::move(inbound_.front());
+    inbound_.pop_front();
+    return true;
+  }
+  bool Write(const v1::SchedulerFrame& frame, bool more) override {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](FakeStream* s)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->stalled_ || s->cancelled_; },
+        this));
+    if (cancelled_ || closed_) return false;
+    outbound_.push_back(frame);
+    return true;
+  }
+  void Cancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  std::string peer() const override { return "fake"; }
+
+  // ---- the worker's side ----
+  void Send(v1::WorkerFrame frame) {
+    absl::MutexLock lock(&mu_);
+    inbound_.push_back(std::move(frame));
+  }
+  // The next frame the Fleet wrote, or nullopt after `timeout`.
+  std::optional<v1::SchedulerFrame> Next(absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+                               return !s->outbound_.empty();
+                             },
+                             this),
+                         timeout);
+    if (outbound_.empty()) return std::nullopt;
+    v1::SchedulerFrame frame = std::move(outbound_.front());
+    outbound_.pop_front();
+    return frame;
+  }
+  // The worker hangs up (its process died).
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  void Stall(bool stalled) {
+    absl::MutexLock lock(&mu_);
+    stalled_ = stalled;
+  }
+  bool cancelled() {
+    absl::MutexLock lock(&mu_);
+    return cancelled_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<v1::WorkerFrame> inbound_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::SchedulerFrame> outbound_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool stalled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A worker the test plays: its stream, served by the Fleet on a thread.
+class FakeWorker {
+ public:
+  FakeWorker(Fleet& fleet, std::string id, uint32_t max_concurrency = 8,
+             std::string fingerprint = kFingerprint)
+      : id_(std::move(id)) {
+    v1::WorkerFrame hello;
+    hello.mutable_register_()->set_worker_id(id_);
+    hello.mutable_register_()->set_runtime_fingerprint(fingerprint);
+    hello.mutable_register_()->set_max_concurrency(max_concurrency);
+    hello.mutable_register_()->set_pid(4242);
+    stream_.Send(hello);
+    thread_ = std::thread([this, &fleet] {
+      absl::Status status = fleet.Serve(stream_);
+      absl::MutexLock lock(&mu_);
+      served_ = status;
+    });
+  }
+  ~FakeWorker() {
+    stream_.Close();
+    thread_.join();
+  }
+
+  FakeStream& stream() { return stream_; }
+  const std::string& id() const { return id_; }
+
+  // The RegisterAck, or a failure.
+  v1::RegisterAck Ack() {
+    std::optional<v1::SchedulerFrame> frame = stream_.Next();
+    EXPECT_TRUE(frame.has_value() && frame->has_register_ack()) << id_;
+    return frame ? frame->register_ack() : v1::RegisterAck();
+  }
+  // Serve's status once the stream ended.
+  std::optional<absl::Status> Served(absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](FakeWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
+                               return w->served_.has_value();
+                             },
+                             this),
+                         timeout);
+    return served_;
+  }
+  void Answer(uint64_t invocation, const std::string& body) {
+    v1::WorkerFrame frame;
+    frame.mutable_result()->set_invocation_id(invocation);
+    frame.mutable_result()->mutable_result()->mutable_http()->set_status(200);
+    frame.mutable_result()->mutable_result()->mutable_http()->set_body(body);
+    stream_.Send(frame);
+  }
+  void LoadOk(const v1::FunctionVersionRef& ref, const std::string& error = "") {
+    v1::WorkerFrame frame;
+    *frame.mutable_load_result()->mutable_function() = ref;
+    frame.mutable_load_result()->set_error(error);
+    stream_.Send(frame);
+  }
+  void Heartbeat() {
+    v1::WorkerFrame frame;
+    frame.mutable_heartbeat()->set_sent_ms(absl::ToUnixMillis(absl::Now()));
+    stream_.Send(frame);
+  }
+
+ private:
+  const std::string id_;
+  FakeStream stream_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::optional<absl::Status> served_ ABSL_GUARDED_BY(mu_);
+};
+
+// Serves LoadFunction payloads; can hold them back to let invocations pile up.
+class FakeSource final : public VersionSource {
+ public:
+  absl::StatusOr<v1::LoadFunction> LoadFor(const v1::FunctionVersionRef& function,
+                                           absl::string_view fingerprint) override {
+    calls_++;
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&open_));
+    if (!error_.ok()) return error_;
+    v1::LoadFunction load;
+    load.set_snapshot(absl::StrCat("snapshot of ", function.function(), " for ", fingerprint));
+    (*load.mutable_secrets())["TOKEN"] = "s3cret";
+    return load;
+  }
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    open_ = false;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  void Fail(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    error_ = std::move(status);
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  std::atomic<int> calls_{0};
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+class Collector final : public LogConsumer {
+ public:
+  void OnLogs(std::vector<v1::LogEntry> entries) override {
+    absl::MutexLock lock(&mu_);
+    for (auto& e : entries) entries_.push_back(std::move(e));
+  }
+  std::vector<v1::LogEntry> entries() {
+    absl::MutexLock lock(&mu_);
+    return entries_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::LogEntry> entries_;
+};
+
+// One invocation's outcome, awaited by the test.
+class Outcome {
+ public:
+  InvocationCallback Callback() {
+    return [this](absl::StatusOr<InvocationReply> reply) {
+      absl::MutexLock lock(&mu_);
+      EXPECT_FALSE(reply_.has_value()) << "callback called twice";
+      reply_ = std::move(reply);
+      at_ = absl::Now();
+    };
+  }
+  std::optional<absl::StatusOr<InvocationReply>> Wait(absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](Outcome* o) ABSL_EXCLUSIVE_LOCKS_REQUIRED(o->mu_) { return o->reply_.has_value(); },
+            this),
+        timeout);
+    return reply_;
+  }
+  bool done() {
+    absl::MutexLock lock(&mu_);
+    return reply_.has_value();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::optional<absl::StatusOr<InvocationReply>> reply_ ABSL_GUARDED_BY(mu_);
+  absl::Time at_ ABSL_GUARDED_BY(mu_);
+};
+
+v1::FunctionVersionRef Ref(const std::string& function, uint64_t version = 1) {
+  v1::FunctionVersionRef ref;
+  ref.set_tenant("acme");
+  ref.set_function(function);
+  ref.set_version(version);
+  return ref;
+}
+
+InvocationRequest Request(const std::string& function, uint64_t version = 1) {
+  InvocationRequest request;
+  request.function = Ref(function, version);
+  request.event.mutable_http()->set_method("GET");
+  request.event.mutable_http()->set_url("http://" + function + ".acme.localhost/");
+  request.request_id = "req-" + function;
+  return request;
+}
+
+// Expects the next frame of kind `kind` on `worker`'s stream, skipping none.
+v1::SchedulerFrame Expect(FakeWorker& worker, v1::SchedulerFrame::KindCase kind) {
+  std::optional<v1::SchedulerFrame> frame = worker.stream().Next();
+  EXPECT_TRUE(frame.has_value()) << worker.id() << ": no frame, wanted kind " << kind;
+  if (!frame) return v1::SchedulerFrame();
+  EXPECT_EQ(frame->kind_case(), kind) << worker.id() << ": " << frame->DebugString();
+  return *frame;
+}
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void Start(FleetOptions options = {}) {
+    fleet_ = std::make_unique<Fleet>(source_, &logs_, std::move(options));
+  }
+  void TearDown() override {
+    workers_.clear();
+    fleet_.reset();
+  }
+  FakeWorker& AddWorker(const std::string& id, uint32_t max_concurrency = 8) {
+    workers_.push_back(std::make_unique<FakeWorker>(*fleet_, id, max_concurrency));
+    FakeWorker& worker = *workers_.back();
+    worker.Ack();
+    return worker;
+  }
+
+  FakeSource source_;
+  Collector logs_;
+  std::unique_ptr<Fleet> fleet_;
+  std::vector<std::unique_ptr<FakeWorker>> workers_;
+};
+
+TEST_F(FleetTest, RegisterIsAnsweredWithTheHeartbeatInterval) {
+  Start({.heartbeat_interval = absl::Milliseconds(250)});
+  workers_.push_back(std::make_unique<FakeWorker>(*fleet_, "w1"));
+  v1::RegisterAck ack = workers_.back()->Ack();
+  EXPECT_EQ(ack.worker_id(), "w1");
+  EXPECT_EQ(ack.heartbeat_interval_ms(), 250u);
+  EXPECT_EQ(fleet_->fingerprint(), kFingerprint);
+  ASSERT_EQ(fleet_->Workers().size(), 1u);
+  EXPECT_EQ(fleet_->Workers()[0].pid, 4242u);
+}
+
+TEST_F(FleetTest, AWorkerOfAnotherRuntimeIsRefused) {
+  Start();
+  AddWorker("w1");
+  FakeWorker alien(*fleet_, "alien", 8, "kiln1-v8-10.2-other-seed");
+  std::optional<absl::Status> served = alien.Served();
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(served->code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(served->message(), HasSubstr("KILN_HASH_SEED"));
+  EXPECT_FALSE(alien.stream().cancelled());  // it reads the status as the reason
+  EXPECT_EQ(fleet_->Workers().size(), 1u);
+}
+
+TEST_F(FleetTest, TheFirstFrameMustBeRegister) {
+  Start();
+  FakeStream stream;
+  v1::WorkerFrame heartbeat;
+  heartbeat.mutable_heartbeat();
+  stream.Send(heartbeat);
+  EXPECT_EQ(fleet_->Serve(stream).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FleetTest, NoWorkerIsUnavailable) {
+  Start();
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FleetTest, ConcurrentFirstInvocationsShareOneLoad) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  source_.Hold();
+  Outcome a, b, c;
+  fleet_->Invoke(Request("hello"), a.Callback());
+  fleet_->Invoke(Request("hello"), b.Callback());
+  fleet_->Invoke(Request("hello"), c.Callback());
+  source_.Release();
+
+  v1::SchedulerFrame load = Expect(worker, v1::SchedulerFrame::kLoad);
+  EXPECT_EQ(load.load().function().function(), "hello");
+  EXPECT_EQ(load.load().snapshot(), absl::StrCat("snapshot of hello for ", kFingerprint));
+  EXPECT_EQ(load.load().secrets().at("TOKEN"), "s3cret");
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id());
+  worker.LoadOk(Ref("hello"));
+  EXPECT_EQ(source_.calls(), 1);
+
+  // A later invocation goes straight to the loaded worker.
+  Outcome d;
+  fleet_->Invoke(Request("hello"), d.Callback());
+  ids.push_back(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id());
+  EXPECT_EQ(source_.calls(), 1);
+
+  // Answers in any order reach their own callers.
+  worker.Answer(ids[2], "c");
+  worker.Answer(ids[0], "a");
+  worker.Answer(ids[3], "d");
+  worker.Answer(ids[1], "b");
+  EXPECT_EQ((*a.Wait())->result.http().body(), "a");
+  EXPECT_EQ((*b.Wait())->result.http().body(), "b");
+  EXPECT_EQ((*c.Wait())->result.http().body(), "c");
+  EXPECT_EQ((*d.Wait())->result.http().body(), "d");
+  EXPECT_EQ((*d.Wait())->worker_id, "w1");
+}
+
+TEST_F(FleetTest, WarmAffinityAndSpill) {
+  Start({.placement = {.spill_utilization = 0.5}});
+  FakeWorker& w1 = AddWorker("w1", 4);
+  FakeWorker& w2 = AddWorker("w2", 4);
+  Outcome first;
+  fleet_->Invoke(Request("hello"), first.Callback());
+  Expect(w1, v1::SchedulerFrame::kLoad);  // cold tie: the longest-connected worker
+  uint64_t id1 = Expect(w1, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  // Warm (1 of 4 busy): stays on w1.
+  Outcome second;
+  fleet_->Invoke(Request("hello"), second.Callback());
+  uint64_t id2 = Expect(w1, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  // w1 now at 2 of 4: spills to the idle w2, which loads it.
+  Outcome third;
+  fleet_->Invoke(Request("hello"), third.Callback());
+  Expect(w2, v1::SchedulerFrame::kLoad);
+  uint64_t id3 = Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  w1.Answer(id1, "1");
+  w1.Answer(id2, "2");
+  w2.Answer(id3, "3");
+  EXPECT_EQ((*third.Wait())->worker_id, "w2");
+  EXPECT_EQ((*first.Wait())->worker_id, "w1");
+  EXPECT_TRUE(second.Wait().has_value());
+}
+
+TEST_F(FleetTest, TheConcurrencyCapIsRespected) {
+  Start();
+  FakeWorker& worker = AddWorker("w1", /*max_concurrency=*/1);
+  Outcome a, b;
+  fleet_->Invoke(Request("hello"), a.Callback());
+  fleet_->Invoke(Request("hello"), b.Callback());
+  auto refused = b.Wait();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(refused->status().message(), HasSubstr("concurrency cap"));
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.Answer(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "a");
+  EXPECT_TRUE((*a.Wait()).ok());
+  // The slot is free again.
+  Outcome c;
+  fleet_->Invoke(Request("hello"), c.Callback());
+  worker.Answer(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "c");
+  EXPECT_TRUE((*c.Wait()).ok());
+}
+
+TEST_F(FleetTest, ADeadWorkersDispatchedInvocationsFailFastAndAreNotRerun) {
+  Start();
+  FakeWorker& w1 = AddWorker("w1");
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(w1, v1::SchedulerFrame::kLoad);
+  Expect(w1, v1::SchedulerFrame::kInvoke);
+  FakeWorker& w2 = AddWorker("w2");
+  const absl::Time killed = absl::Now();
+  w1.stream().Close();
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(1));
+  ASSERT_TRUE(reply->ok());
+  EXPECT_EQ((*reply)->result.error().kind(), v1::InvocationError::WORKER_LOST);
+  EXPECT_THAT((*reply)->result.error().message(), HasSubstr("w1 was lost"));
+  // Not re-run elsewhere; the next invocation runs on w2.
+  EXPECT_FALSE(w2.stream().Next(absl::Milliseconds(100)).has_value());
+  Outcome next;
+  fleet_->Invoke(Request("hello"), next.Callback());
+  Expect(w2, v1::SchedulerFrame::kLoad);
+  w2.Answer(Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "again");
+  EXPECT_EQ((*next.Wait())->result.http().body(), "again");
+}
+
+TEST_F(FleetTest, InvocationsThatNeverLeftTheSchedulerAreRetriedElsewhere) {
+  Start();
+  FakeWorker& w1 = AddWorker("w1");
+  // w1 stops reading: its writer blocks on the first frame (the load); the
+  // invocations behind it stay queued in the scheduler.
+  w1.stream().Stall(true);
+  Outcome a, b;
+  fleet_->Invoke(Request("hello"), a.Callback());
+  fleet_->Invoke(Request("hello"), b.Callback());
+  absl::SleepFor(absl::Milliseconds(50));
+  FakeWorker& w2 = AddWorker("w2");
+  w1.stream().Close();
+  w1.stream().Cancel();  // unblocks the stalled write, as a broken connection does
+  Expect(w2, v1::SchedulerFrame::kLoad);
+  uint64_t x = Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  uint64_t y = Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  w2.Answer(x, "x");
+  w2.Answer(y, "y");
+  ASSERT_TRUE(a.Wait().has_value());
+  ASSERT_TRUE(b.Wait().has_value());
+  EXPECT_EQ((*a.Wait())->worker_id, "w2");
+  EXPECT_EQ((*b.Wait())->worker_id, "w2");
+}
+
+TEST_F(FleetTest, AStalledWorkerDoesNotStallTheOthers) {
+  Start();
+  FakeWorker& slow = AddWorker("slow", /*max_concurrency=*/1);
+  FakeWorker& fast = AddWorker("fast");
+  slow.stream().Stall(true);
+  Outcome stuck;
+  fleet_->Invoke(Request("hello"), stuck.Callback());  // goes to `slow` (first connected)
+  absl::SleepFor(absl::Milliseconds(20));
+  for (int i = 0; i < 5; ++i) {
+    Outcome outcome;
+    fleet_->Invoke(Request("other"), outcome.Callback());
+    if (i == 0) Expect(fast, v1::SchedulerFrame::kLoad);
+    fast.Answer(Expect(fast, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "ok");
+    auto reply = outcome.Wait(absl::Seconds(1));
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ((*reply)->worker_id, "fast");
+  }
+  EXPECT_FALSE(stuck.done());
+  slow.stream().Stall(false);
+}
+
+TEST_F(FleetTest, ASilentWorkerIsDeadAfterThreeHeartbeats) {
+  Start({.heartbeat_interval = absl::Milliseconds(50), .missed_heartbeats = 3});
+  FakeWorker& worker = AddWorker("w1");
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  Expect(worker, v1::SchedulerFrame::kInvoke);
+  // Heartbeats keep it alive...
+  for (int i = 0; i < 6; ++i) {
+    worker.Heartbeat();
+    absl::SleepFor(absl::Milliseconds(40));
+  }
+  EXPECT_FALSE(outcome.done());
+  EXPECT_EQ(fleet_->Workers().size(), 1u);
+  // ...silence kills it.
+  const absl::Time silent = absl::Now();
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  const absl::Duration took = absl::Now() - silent;
+  EXPECT_GE(took, absl::Milliseconds(100));
+  EXPECT_LT(took, absl::Milliseconds(400));
+  EXPECT_EQ((*reply)->result.error().kind(), v1::InvocationError::WORKER_LOST);
+  EXPECT_THAT((*reply)->result.error().message(), HasSubstr("silent for 3 heartbeats"));
+  EXPECT_TRUE(worker.stream().cancelled());
+  EXPECT_TRUE(fleet_->Workers().empty());
+}
+
+TEST_F(FleetTest, ADrainingWorkersRefusalIsRetriedElsewhere) {
+  Start();
+  FakeWorker& w1 = AddWorker("w1");
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(w1, v1::SchedulerFrame::kLoad);
+  uint64_t id = Expect(w1, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  FakeWorker& w2 = AddWorker("w2");
+  v1::WorkerFrame refusal;
+  refusal.mutable_result()->set_invocation_id(id);
+  refusal.mutable_result()->mutable_result()->mutable_error()->set_kind(
+      v1::InvocationError::UNAVAILABLE);
+  refusal.mutable_result()->mutable_result()->mutable_error()->set_message(
+      "the worker is draining");
+  w1.stream().Send(refusal);
+  // It never ran on w1, so it runs on w2; w1 takes nothing more.
+  Expect(w2, v1::SchedulerFrame::kLoad);
+  w2.Answer(Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "ran");
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ((*reply)->result.http().body(), "ran");
+  EXPECT_TRUE(fleet_->Workers()[0].draining);
+}
+
+TEST_F(FleetTest, AFailedLoadIsReportedWithTheWorkersReason) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  uint64_t id = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  worker.LoadOk(Ref("hello"), "snapshot was built for runtime other");
+  v1::WorkerFrame not_found;
+  not_found.mutable_result()->set_invocation_id(id);
+  not_found.mutable_result()->mutable_result()->mutable_error()->set_kind(
+      v1::InvocationError::NOT_FOUND);
+  worker.stream().Send(not_found);
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(reply->status().message(), HasSubstr("snapshot was built for runtime other"));
+}
+
+TEST_F(FleetTest, SourceErrorsReachTheCaller) {
+  Start();
+  AddWorker("w1");
+  source_.Fail(absl::NotFoundError("hello has no version 7"));
+  Outcome outcome;
+  fleet_->Invoke(Request("hello", 7), outcome.Callback());
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(FleetTest, AVersionOfAnotherRuntimeIsNotPlaced) {
+  Start();
+  AddWorker("w1");
+  InvocationRequest request = Request("hello");
+  request.fingerprint = "kiln1-v8-old";
+  Outcome outcome;
+  fleet_->Invoke(request, outcome.Callback());
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(reply->status().message(), HasSubstr("deploy it again"));
+}
+
+TEST_F(FleetTest, LogsOnlyFromVersionsTheWorkerHolds) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  uint64_t id = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  v1::WorkerFrame batch;
+  v1::LogEntry* mine = batch.mutable_logs()->add_entries();
+  mine->set_tenant("acme");
+  mine->set_function("hello");
+  mine->set_version(1);
+  mine->set_message("mine");
+  v1::LogEntry* forged = batch.mutable_logs()->add_entries();
+  forged->set_tenant("victim");
+  forged->set_function("hello");
+  forged->set_version(1);
+  forged->set_message("forged");
+  worker.stream().Send(batch);
+  worker.Answer(id, "ok");
+  ASSERT_TRUE(outcome.Wait().has_value());
+  std::vector<v1::LogEntry> entries = logs_.entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].message(), "mine");
+}
+
+TEST_F(FleetTest, BuildsPreferBuildOnlyWorkersAndMoveOnWhenOneCannotBuild) {
+  Start({.build_only = [](absl::string_view id) { return id == "builder"; }});
+  FakeWorker& serving = AddWorker("serving");
+  FakeWorker& builder = AddWorker("builder");
+  std::thread answer([&] {
+    v1::SchedulerFrame frame = Expect(builder, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame result;
+    result.mutable_build_result()->set_build_id(frame.build().build_id());
+    result.mutable_build_result()->set_snapshot("blob");
+    result.mutable_build_result()->set_runtime_fingerprint(kFingerprint);
+    builder.stream().Send(result);
+  });
+  v1::BuildSnapshot build;
+  build.mutable_bundle()->set_main_module("index.js");
+  absl::StatusOr<v1::BuildResult> built = fleet_->Build(build, absl::Seconds(5));
+  answer.join();
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->snapshot(), "blob");
+  EXPECT_FALSE(serving.stream().Next(absl::Milliseconds(50)).has_value());
+
+  // Build-only workers never take invocations.
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(serving, v1::SchedulerFrame::kLoad);
+  serving.Answer(Expect(serving, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "ok");
+  EXPECT_EQ((*outcome.Wait())->worker_id, "serving");
+}
+
+TEST_F(FleetTest, ABuildRefusedForLiveIsolatesMovesToAnotherWorker) {
+  Start();
+  FakeWorker& w1 = AddWorker("w1", /*max_concurrency=*/1);
+  FakeWorker& w2 = AddWorker("w2", /*max_concurrency=*/1);
+  // Both hold a function (w1 is at its cap when the second arrives).
+  Outcome a, b;
+  fleet_->Invoke(Request("hello"), a.Callback());
+  fleet_->Invoke(Request("hello"), b.Callback());
+  Expect(w1, v1::SchedulerFrame::kLoad);
+  w1.Answer(Expect(w1, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "a");
+  Expect(w2, v1::SchedulerFrame::kLoad);
+  w2.Answer(Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "b");
+  ASSERT_TRUE(a.Wait().has_value());
+  ASSERT_TRUE(b.Wait().has_value());
+  // w1 is asked first and answers that it cannot build; w2 is tried next.
+  std::thread answer([&] {
+    v1::SchedulerFrame frame = Expect(w1, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame refused;
+    refused.mutable_build_result()->set_build_id(frame.build().build_id());
+    refused.mutable_build_result()->set_error(
+        "a snapshot build must run in a process with no other isolate (use a builder process)");
+    w1.stream().Send(refused);
+    frame = Expect(w2, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame result;
+    result.mutable_build_result()->set_build_id(frame.build().build_id());
+    result.mutable_build_result()->set_snapshot("blob");
+    w2.stream().Send(result);
+  });
+  absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(5));
+  answer.join();
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->snapshot(), "blob");
+
+  // Next time w1 is not asked; when w2 refuses too, the deploy hears why at once.
+  std::thread refuse([&] {
+    v1::SchedulerFrame frame = Expect(w2, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame refused;
+    refused.mutable_build_result()->set_build_id(frame.build().build_id());
+    refused.mutable_build_result()->set_error(
+        "a snapshot build must run in a process with no other isolate (use a builder process)");
+    w2.stream().Send(refused);
+  });
+  const absl::Time start = absl::Now();
+  built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(30));
+  refuse.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(built.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(built.status().message(), HasSubstr("run a build-only worker"));
+  EXPECT_FALSE(w1.stream().Next(absl::Milliseconds(20)).has_value());
+}
+
+TEST_F(FleetTest, ABuildOnlyWorkerStillWarmingUpIsAskedAgain) {
+  Start({.build_only = [](absl::string_view id) { return id == "builder"; }});
+  FakeWorker& builder = AddWorker("builder");
+  AddWorker("serving");
+  std::thread answer([&] {
+    v1::SchedulerFrame frame = Expect(builder, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame refused;
+    refused.mutable_build_result()->set_build_id(frame.build().build_id());
+    refused.mutable_build_result()->set_error(
+        "a snapshot build must run in a process with no other isolate (use a builder process)");
+    builder.stream().Send(refused);
+    frame = Expect(builder, v1::SchedulerFrame::kBuild);
+    v1::WorkerFrame result;
+    result.mutable_build_result()->set_build_id(frame.build().build_id());
+    result.mutable_build_result()->set_snapshot("blob");
+    builder.stream().Send(result);
+  });
+  absl::StatusOr<v1::BuildResult> built = fleet_->Build(v1::BuildSnapshot(), absl::Seconds(5));
+  answer.join();
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->snapshot(), "blob");
+}
+
+TEST_F(FleetTest, BuildWaitsForAWorkerThenTimesOut) {
+  Start();
+  absl::StatusOr<v1::BuildResult> built =
+      fleet_->Build(v1::BuildSnapshot(), absl::Milliseconds(100));
+  EXPECT_EQ(built.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FleetTest, OversizedBundlesAreRefusedBeforeTheWorkerSeesThem) {
+  Start({.max_frame_bytes = 1024});
+  FakeWorker& worker = AddWorker("w1");
+  v1::BuildSnapshot build;
+  build.mutable_bundle()->add_files()->set_content(std::string(4096, 'x'));
+  absl::StatusOr<v1::BuildResult> built = fleet_->Build(build, absl::Seconds(1));
+  EXPECT_EQ(built.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(worker.stream().Next(absl::Milliseconds(50)).has_value());
+}
+
+TEST_F(FleetTest, OversizedRequestsAreRefusedBeforeTheWorkerSeesThem) {
+  Start({.max_frame_bytes = 4096});
+  FakeWorker& worker = AddWorker("w1");
+  InvocationRequest request = Request("hello");
+  request.event.mutable_http()->set_body(std::string(8192, 'x'));
+  Outcome outcome;
+  fleet_->Invoke(request, outcome.Callback());
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(worker.stream().Next(absl::Milliseconds(50)).has_value());
+}
+
+TEST_F(FleetTest, DrainSendsDrainWaitsForStreamsAndRefusesNewWork) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  std::thread closer([&] {
+    v1::SchedulerFrame frame = Expect(worker, v1::SchedulerFrame::kDrain);
+    EXPECT_EQ(frame.drain().deadline_ms(), 2000u);
+    worker.stream().Close();
+  });
+  const absl::Time start = absl::Now();
+  fleet_->Drain(absl::Seconds(2));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  closer.join();
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  EXPECT_EQ((*outcome.Wait()).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FleetTest, UnloadFunctionUnloadsIdleVersions) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  Outcome outcome;
+  fleet_->Invoke(Request("hello"), outcome.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.Answer(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "ok");
+  ASSERT_TRUE(outcome.Wait().has_value());
+  fleet_->UnloadFunction("acme", "hello");
+  v1::SchedulerFrame unload = Expect(worker, v1::SchedulerFrame::kUnload);
+  EXPECT_EQ(unload.unload().function().function(), "hello");
+  EXPECT_EQ(fleet_->Workers()[0].loaded_versions, 0u);
+}
+
+TEST_F(FleetTest, LeastRecentlyUsedVersionsAreUnloadedPastTheLimit) {
+  Start({.max_loaded_versions = 2});
+  FakeWorker& worker = AddWorker("w1");
+  for (uint64_t v = 1; v <= 3; ++v) {
+    Outcome outcome;
+    fleet_->Invoke(Request("hello", v), outcome.Callback());
+    if (v == 3) {
+      v1::SchedulerFrame unload = Expect(worker, v1::SchedulerFrame::kUnload);
+      EXPECT_EQ(unload.unload().function().version(), 1u);
+    }
+    Expect(worker, v1::SchedulerFrame::kLoad);
+    worker.Answer(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id(), "ok");
+    ASSERT_TRUE(outcome.Wait().has_value());
+  }
+  EXPECT_EQ(fleet_->Workers()[0].loaded_versions, 2u);
+}
+
+}  // namespace
+}  // namespace kiln::scheduler
