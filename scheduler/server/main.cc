@@ -1,7 +1,7 @@
 // kiln-scheduler: Kiln's control plane. Opens the store in --data-dir, loads
 // every function's active version into memory, serves kiln.v1.Control (the
 // CLI) and kiln.v1.Worker (the workers) on --api and HTTP (the gateway) on
-// --http-port, and supervises --workers local kiln-worker processes.
+// --http, and supervises --workers local kiln-worker processes.
 // SIGINT/SIGTERM drain it. Wiring only.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
@@ -27,6 +27,7 @@
 #include "scheduler/fleet/supervisor.h"
 #include "scheduler/fleet/worker_service.h"
 #include "scheduler/gateway/gateway.h"
+#include "scheduler/server/access_log.h"
 #include "scheduler/server/auth.h"
 #include "scheduler/server/control_service.h"
 #include "scheduler/server/gateway_backend.h"
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> worker_args;
   std::string base_domain = "localhost";
   int http_port = 8080;
+  std::string http;
+  std::string access_log_path;
   int heartbeat_ms = 1000;
   int drain_timeout_ms = 10000;
   int max_loaded_versions = 64;
@@ -126,6 +129,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-port", http_port,
                  "the HTTP gateway's port, on the --api host (0: any free port)")
       ->check(CLI::Range(0, 65535));
+  app.add_option("--access-log", access_log_path,
+                 "one line per HTTP request: a file (default DATA_DIR/access.log), - for stdout");
+  app.add_option("--http", http,
+                 "HOST:PORT of the HTTP gateway (overrides --http-port; port 0: any free)");
   app.add_option("--heartbeat-ms", heartbeat_ms,
                  "worker heartbeat interval; a worker silent for 3 is dead")
       ->check(CLI::Range(10, 60000));
@@ -222,13 +229,21 @@ int main(int argc, char** argv) {
   std::printf("kiln-scheduler: api listening on %s\n", listening.c_str());
   std::fflush(stdout);
 
-  // The HTTP gateway, on the API's host.
+  // The HTTP gateway: --http, else the API's host on --http-port.
+  if (http.empty()) http = absl::StrCat(host, ":", http_port);
+  const std::string http_host = http.substr(0, http.rfind(':'));
+  if (access_log_path.empty()) access_log_path = data_dir + "/access.log";
+  absl::StatusOr<std::unique_ptr<AccessLog>> access_log = AccessLog::Open(access_log_path);
+  if (!access_log.ok()) return Fail("opening the access log", access_log.status());
   GatewayBackend http_backend(core);
-  absl::StatusOr<std::unique_ptr<gateway::Gateway>> gateway =
-      gateway::Gateway::Start(http_backend, {.listen = absl::StrCat(host, ":", http_port)});
+  absl::StatusOr<std::unique_ptr<gateway::Gateway>> gateway = gateway::Gateway::Start(
+      http_backend, {.listen = http,
+                     .access_log = [log = access_log->get()](const gateway::AccessLogEntry& entry) {
+                       log->Write(entry);
+                     }});
   if (!gateway.ok()) return Fail("starting the HTTP gateway", gateway.status());
   core.SetHttpPort(static_cast<uint16_t>((*gateway)->port()));
-  const std::string http_listening = absl::StrCat(host, ":", (*gateway)->port());
+  const std::string http_listening = absl::StrCat(http_host, ":", (*gateway)->port());
   std::printf("kiln-scheduler: http listening on %s\n", http_listening.c_str());
   std::fflush(stdout);
 
@@ -260,6 +275,7 @@ int main(int argc, char** argv) {
   fleet.Drain(drain);
   Log("main", "workers drained");
   gateway->reset();  // after the drain: in-flight HTTP answers were written
+  access_log->reset();
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   Log("main", "api closed");
   fleet.Stop();
