@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -94,6 +95,9 @@ std::string DialAddress(const std::string& host, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles
+  // (GraphCycles); tests keep that on, production binaries turn it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"kiln-scheduler: Kiln's control plane (store, fleet, placement, control API)"};
   std::string data_dir;
   std::string api = "127.0.0.1:7070";

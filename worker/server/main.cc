@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "sandbox/confine.h"
@@ -37,6 +38,9 @@ int Fail(const std::string& what, const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles
+  // (GraphCycles); tests keep that on, production binaries turn it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"kiln-worker: runs Kiln functions for a scheduler"};
   kiln::worker::server::WorkerClientOptions client;
   int executors = static_cast<int>(std::thread::hardware_concurrency());

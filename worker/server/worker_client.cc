@@ -106,8 +106,11 @@ void WorkerClient::WriterMain() {
       batch.push_back(std::move(frame));
       next_heartbeat = absl::Now() + heartbeat_interval_;
     }
-    for (const v1::WorkerFrame& frame : batch) {
-      if (!stream_->Write(frame)) return;  // the reader sees the break too
+    // All but the last frame are buffered, so a batch leaves in few writes.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      grpc::WriteOptions write_options;
+      if (i + 1 < batch.size()) write_options.set_buffer_hint();
+      if (!stream_->Write(batch[i], write_options)) return;  // the reader sees the break too
     }
   }
 }
