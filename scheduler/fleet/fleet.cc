@@ -95,20 +95,31 @@ class Fleet::Outbox {
     items_.push_back({std::move(frame), invocation});
   }
 
-  // Blocks for the next item; nullopt once closed. `more`: whether further
-  // items are queued behind it.
-  std::optional<Item> Pop(bool* more) {
+  // Blocks for the next items; false once closed. Takes queued items in
+  // order while their frames total at most `max_bytes` (always at least one).
+  // Loads and builds (snapshots, bundles: large, and slow to flow through a
+  // busy stream) go alone, so the invocations behind one stay in the outbox —
+  // undispatched, hence retried elsewhere — should the stream break first.
+  bool PopBatch(std::vector<Item>* batch, size_t max_bytes) {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](Outbox* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
           return self->closed_ || !self->items_.empty();
         },
         this));
-    if (closed_) return std::nullopt;
-    Item item = std::move(items_.front());
-    items_.pop_front();
-    *more = !items_.empty();
-    return item;
+    if (closed_) return false;
+    size_t bytes = 0;
+    while (!items_.empty()) {
+      const v1::SchedulerFrame& frame = items_.front().frame;
+      const bool alone = frame.has_load() || frame.has_build();
+      const size_t size = frame.ByteSizeLong();
+      if (!batch->empty() && (alone || bytes + size > max_bytes)) break;
+      bytes += size;
+      batch->push_back(std::move(items_.front()));
+      items_.pop_front();
+      if (alone) break;
+    }
+    return true;
   }
 
   std::deque<Item> Close() {
@@ -268,7 +279,15 @@ absl::Status Fleet::Serve(WorkerStream& stream) {
   if (!registered.ok()) return registered;
   conn->writer = std::thread([this, c = conn.get()] { WriterMain(c); });
 
-  while (stream.Read(&frame)) HandleFrame(*conn, frame);
+  while (stream.Read(&frame)) {
+    if (frame.has_batch()) {
+      for (v1::WorkerFrame& inner : *frame.mutable_batch()->mutable_frames()) {
+        if (!inner.has_batch()) HandleFrame(*conn, inner);  // never nested
+      }
+    } else {
+      HandleFrame(*conn, frame);
+    }
+  }
 
   {
     absl::MutexLock lock(&mu_);
@@ -331,10 +350,21 @@ absl::Status Fleet::Register(Connection& conn, const v1::Register& reg, Deferred
 }
 
 void Fleet::WriterMain(Connection* conn) {
-  bool more = false;
-  while (std::optional<Outbox::Item> item = conn->outbox.Pop(&more)) {
-    // Frames queued together go out together.
-    if (!conn->stream->Write(item->frame, more)) {
+  // Frames queued together go out together, in one batch message (a large
+  // frame, such as a snapshot, alone).
+  constexpr size_t kBatchBytes = 256 << 10;
+  std::vector<Outbox::Item> items;
+  while (conn->outbox.PopBatch(&items, kBatchBytes)) {
+    v1::SchedulerFrame batch;
+    if (items.size() > 1) {
+      for (Outbox::Item& item : items) {
+        *batch.mutable_batch()->add_frames() = std::move(item.frame);
+      }
+    }
+    const bool written =
+        conn->stream->Write(items.size() > 1 ? batch : items.front().frame, /*more=*/false);
+    items.clear();
+    if (!written) {
       // The reader sees the break too; make sure it does.
       conn->stream->Cancel();
       return;
@@ -393,6 +423,7 @@ void Fleet::HandleFrame(Connection& conn, v1::WorkerFrame& frame) {
         }
         break;
       case v1::WorkerFrame::kRegister:
+      case v1::WorkerFrame::kBatch:
       case v1::WorkerFrame::kResponseBody:
       case v1::WorkerFrame::KIND_NOT_SET:
         break;

@@ -107,10 +107,10 @@ struct FleetOptions {
   // How long past an invocation's own timeout the scheduler waits for the
   // worker's answer before giving up on it.
   absl::Duration answer_grace = absl::Seconds(10);
-  // The largest frame a kiln-worker reads (gRPC's default client receive
-  // limit). Larger LoadFunction / BuildSnapshot / Invoke frames are refused
-  // here instead of breaking the worker's stream.
-  size_t max_frame_bytes = 4 << 20;
+  // The largest frame a kiln-worker reads (its channel's receive limit, set
+  // in worker/server/main.cc). Larger LoadFunction / BuildSnapshot / Invoke
+  // frames are refused here instead of breaking the worker's stream.
+  size_t max_frame_bytes = 256 << 20;
   // Threads fetching LoadFunction payloads (cold path).
   int loader_threads = 2;
   // Fixes the runtime fingerprint the fleet runs; empty: the first worker to

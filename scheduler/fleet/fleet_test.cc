@@ -50,7 +50,16 @@ class FakeStream final : public WorkerStream {
              ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->stalled_ || s->cancelled_; },
         this));
     if (cancelled_ || closed_) return false;
-    outbound_.push_back(frame);
+    if (frame.has_batch()) {  // frames queued together arrive as one batch
+      EXPECT_GE(frame.batch().frames_size(), 2);
+      for (const v1::SchedulerFrame& inner : frame.batch().frames()) {
+        EXPECT_FALSE(inner.has_batch());
+        outbound_.push_back(inner);
+      }
+      ++batches_;
+    } else {
+      outbound_.push_back(frame);
+    }
     return true;
   }
   void Cancel() override {
@@ -91,6 +100,10 @@ class FakeStream final : public WorkerStream {
     absl::MutexLock lock(&mu_);
     return cancelled_;
   }
+  int batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
 
  private:
   absl::Mutex mu_;
@@ -99,6 +112,7 @@ class FakeStream final : public WorkerStream {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stalled_ ABSL_GUARDED_BY(mu_) = false;
+  int batches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A worker the test plays: its stream, served by the Fleet on a thread.
@@ -378,6 +392,46 @@ TEST_F(FleetTest, ConcurrentFirstInvocationsShareOneLoad) {
   EXPECT_EQ((*c.Wait())->result.http().body(), "c");
   EXPECT_EQ((*d.Wait())->result.http().body(), "d");
   EXPECT_EQ((*d.Wait())->worker_id, "w1");
+}
+
+TEST_F(FleetTest, FramesQueuedTogetherTravelAsOneBatchBothWays) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  Outcome first;
+  fleet_->Invoke(Request("hello"), first.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  uint64_t first_id = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+
+  // While the stream is stalled, invocations queue; they leave as one batch.
+  worker.stream().Stall(true);
+  std::vector<Outcome> outcomes(4);
+  for (Outcome& outcome : outcomes) fleet_->Invoke(Request("hello"), outcome.Callback());
+  absl::SleepFor(absl::Milliseconds(50));
+  const int batches_before = worker.stream().batches();
+  worker.stream().Stall(false);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id());
+  }
+  EXPECT_GT(worker.stream().batches(), batches_before);
+
+  // The worker answers all five in one batch frame; each reaches its caller.
+  v1::WorkerFrame batch;
+  for (size_t i = 0; i <= ids.size(); ++i) {
+    v1::WorkerFrame* answer = batch.mutable_batch()->add_frames();
+    answer->mutable_result()->set_invocation_id(i == 0 ? first_id : ids[i - 1]);
+    answer->mutable_result()->mutable_result()->mutable_http()->set_status(200);
+    answer->mutable_result()->mutable_result()->mutable_http()->set_body(absl::StrCat("r", i));
+  }
+  // A nested batch is ignored, not followed.
+  v1::WorkerFrame* nested = batch.mutable_batch()->add_frames();
+  nested->mutable_batch()->add_frames()->mutable_result()->set_invocation_id(999);
+  worker.stream().Send(batch);
+  EXPECT_EQ((*first.Wait())->result.http().body(), "r0");
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    EXPECT_EQ((*outcomes[i].Wait())->result.http().body(), absl::StrCat("r", i + 1));
+  }
 }
 
 TEST_F(FleetTest, WarmAffinityAndSpill) {

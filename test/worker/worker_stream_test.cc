@@ -45,7 +45,11 @@ class FakeScheduler final : public v1::Worker::Service {
     }
     while (stream->Read(&frame)) {
       absl::MutexLock lock(&mu_);
-      received_.push_back(frame);
+      if (frame.has_batch()) {  // the worker batches frames queued together
+        for (const v1::WorkerFrame& inner : frame.batch().frames()) received_.push_back(inner);
+      } else {
+        received_.push_back(frame);
+      }
       changed_ = true;
     }
     absl::MutexLock lock(&mu_);

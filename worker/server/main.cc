@@ -37,6 +37,10 @@ int Fail(const std::string& what, const absl::Status& status) {
 
 }  // namespace
 
+// The largest frame either side of the stream takes; the scheduler's
+// FleetOptions.max_frame_bytes matches it.
+constexpr int kMaxFrameBytes = 256 << 20;
+
 int main(int argc, char** argv) {
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles
   // (GraphCycles); tests keep that on, production binaries turn it off.
@@ -126,7 +130,7 @@ int main(int argc, char** argv) {
 
   // 3. The one connection this worker will ever make, then the namespaces
   // (both while single-threaded).
-  absl::StatusOr<int> socket = kiln::worker::server::DialTcp(client.scheduler, client.connect_timeout);
+  absl::StatusOr<int> socket = kiln::worker::server::DialScheduler(client.scheduler, client.connect_timeout);
   if (!socket.ok()) return Fail("connecting", socket.status());
   std::string confinement = "no namespaces";
   if (confine && namespaces) {
@@ -148,7 +152,12 @@ int main(int argc, char** argv) {
       {.executors = executors, .memory_budget_bytes = client.memory_budget_bytes, .logs = &logs,
        .hash_seed = hash_seed, .builder = builder->get()});
   kiln::worker::server::WorkerClient worker(runtime, logs, client);
-  status = worker.Connect(grpc::CreateInsecureChannelFromFd(client.scheduler, *socket));
+  // Snapshots of 10 MiB bundles (LoadFunction) exceed gRPC's default 4 MiB.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(kMaxFrameBytes);
+  channel_args.SetMaxSendMessageSize(kMaxFrameBytes);
+  status = worker.Connect(
+      grpc::CreateCustomInsecureChannelFromFd(client.scheduler, *socket, channel_args));
   if (!status.ok()) return Fail("registering", status);
 
   // 5. Load what V8 and ICU read lazily, then confine every thread.

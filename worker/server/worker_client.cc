@@ -106,11 +106,24 @@ void WorkerClient::WriterMain() {
       batch.push_back(std::move(frame));
       next_heartbeat = absl::Now() + heartbeat_interval_;
     }
-    // All but the last frame are buffered, so a batch leaves in few writes.
-    for (size_t i = 0; i < batch.size(); ++i) {
-      grpc::WriteOptions write_options;
-      if (i + 1 < batch.size()) write_options.set_buffer_hint();
-      if (!stream_->Write(batch[i], write_options)) return;  // the reader sees the break too
+    // Frames queued together leave in one batch message; a large one (a
+    // snapshot) alone.
+    constexpr size_t kBatchBytes = 256 << 10;
+    while (!batch.empty()) {
+      v1::WorkerFrame message;
+      size_t bytes = 0;
+      while (!batch.empty()) {
+        const size_t size = batch.front().ByteSizeLong();
+        if (message.batch().frames_size() > 0 && bytes + size > kBatchBytes) break;
+        bytes += size;
+        *message.mutable_batch()->add_frames() = std::move(batch.front());
+        batch.pop_front();
+      }
+      if (message.batch().frames_size() == 1) {
+        v1::WorkerFrame single = std::move(*message.mutable_batch()->mutable_frames(0));
+        message = std::move(single);
+      }
+      if (!stream_->Write(message)) return;  // the reader sees the break too
     }
   }
 }
@@ -192,46 +205,15 @@ void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
 absl::Status WorkerClient::Serve() {
   v1::SchedulerFrame frame;
   while (stream_->Read(&frame)) {
-    switch (frame.kind_case()) {
-      case v1::SchedulerFrame::kInvoke:
-        HandleInvoke(frame.invoke());
-        break;
-      case v1::SchedulerFrame::kLoad:
-        HandleLoad(frame.load());
-        break;
-      case v1::SchedulerFrame::kUnload:
-        runtime_.Unload(ToKey(frame.unload().function()));
-        break;
-      case v1::SchedulerFrame::kBuild: {
-        absl::MutexLock lock(&mu_);
-        builds_.push_back(std::move(*frame.mutable_build()));
-        break;
+    if (frame.has_batch()) {
+      for (v1::SchedulerFrame& inner : *frame.mutable_batch()->mutable_frames()) {
+        if (inner.has_drain()) return Drain(inner.drain());
+        if (!inner.has_batch()) Dispatch(inner);  // never nested
       }
-      case v1::SchedulerFrame::kDrain: {
-        {
-          absl::MutexLock lock(&mu_);
-          draining_ = true;
-        }
-        absl::Time deadline = absl::Now() + absl::Milliseconds(frame.drain().deadline_ms() > 0
-                                                                   ? frame.drain().deadline_ms()
-                                                                   : 30000);
-        while (runtime_.in_flight() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-        // Let the writer flush results and logs, then end the stream.
-        {
-          absl::MutexLock lock(&mu_);
-          stopping_ = true;
-        }
-        writer_.join();
-        builder_.join();
-        stream_->WritesDone();
-        grpc::Status status = stream_->Finish();
-        return absl::OkStatus();
-      }
-      case v1::SchedulerFrame::kCancel:
-      case v1::SchedulerFrame::kRequestBody:
-      case v1::SchedulerFrame::kRegisterAck:
-      case v1::SchedulerFrame::KIND_NOT_SET:
-        break;
+    } else if (frame.has_drain()) {
+      return Drain(frame.drain());
+    } else {
+      Dispatch(frame);
     }
   }
   {
@@ -243,6 +225,52 @@ absl::Status WorkerClient::Serve() {
   grpc::Status status = stream_->Finish();
   return absl::UnavailableError(
       absl::StrCat("the stream to the scheduler ended: ", status.error_message()));
+}
+
+void WorkerClient::Dispatch(v1::SchedulerFrame& frame) {
+  switch (frame.kind_case()) {
+    case v1::SchedulerFrame::kInvoke:
+      HandleInvoke(frame.invoke());
+      break;
+    case v1::SchedulerFrame::kLoad:
+      HandleLoad(frame.load());
+      break;
+    case v1::SchedulerFrame::kUnload:
+      runtime_.Unload(ToKey(frame.unload().function()));
+      break;
+    case v1::SchedulerFrame::kBuild: {
+      absl::MutexLock lock(&mu_);
+      builds_.push_back(std::move(*frame.mutable_build()));
+      break;
+    }
+    case v1::SchedulerFrame::kCancel:
+    case v1::SchedulerFrame::kRequestBody:
+    case v1::SchedulerFrame::kRegisterAck:
+    case v1::SchedulerFrame::kDrain:
+    case v1::SchedulerFrame::kBatch:
+    case v1::SchedulerFrame::KIND_NOT_SET:
+      break;
+  }
+}
+
+absl::Status WorkerClient::Drain(const v1::Drain& drain) {
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+  }
+  absl::Time deadline =
+      absl::Now() + absl::Milliseconds(drain.deadline_ms() > 0 ? drain.deadline_ms() : 30000);
+  while (runtime_.in_flight() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  // Let the writer flush results and logs, then end the stream.
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  writer_.join();
+  builder_.join();
+  stream_->WritesDone();
+  grpc::Status status = stream_->Finish();
+  return absl::OkStatus();
 }
 
 }  // namespace kiln::worker::server

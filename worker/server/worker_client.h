@@ -67,6 +67,8 @@ class WorkerClient {
   void Send(v1::WorkerFrame frame);
   void WriterMain();
   void BuilderMain();
+  void Dispatch(v1::SchedulerFrame& frame);
+  absl::Status Drain(const v1::Drain& drain);
   void HandleInvoke(const v1::Invoke& invoke);
   void HandleLoad(const v1::LoadFunction& load);
   void FillHeartbeat(v1::Heartbeat* heartbeat);
