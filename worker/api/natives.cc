@@ -47,6 +47,22 @@ void ClearTimer(NativeCall& call) {
   if (js::JsHost* host = call.host()) host->ClearTimer(static_cast<uint32_t>(call.Number(0)));
 }
 
+// natives.writeBody(bytes) -> credit left: a chunk of a streamed response body.
+void WriteBody(NativeCall& call) {
+  js::JsHost* host = call.host();
+  if (host == nullptr) {
+    call.ThrowError("no response body is being streamed");
+    return;
+  }
+  absl::Span<uint8_t> bytes = call.Bytes(0);
+  absl::StatusOr<double> credit = host->WriteBody(bytes);
+  if (!credit.ok()) {
+    call.ThrowError(credit.status().message());
+    return;
+  }
+  call.ReturnNumber(*credit);
+}
+
 // natives.now() -> ms since the epoch, on the clock JavaScript sees (frozen
 // during a turn; see js::ClockMillis).
 void Now(NativeCall& call) { call.ReturnNumber(js::ClockMillis()); }
@@ -139,6 +155,7 @@ const js::RuntimeSpec& KilnRuntime() {
           {"log", Log},
           {"setTimer", SetTimer},
           {"clearTimer", ClearTimer},
+          {"writeBody", WriteBody},
           {"now", Now},
           {"getRandomValues", GetRandomValues},
           {"encodeUtf8", EncodeUtf8},

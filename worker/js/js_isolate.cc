@@ -65,7 +65,7 @@ class JsIsolate::Allocator final : public v8::ArrayBuffer::Allocator {
 
 class JsIsolate::Impl {
  public:
-  enum class Stage { kNone, kFetch, kQueue, kScheduled, kWaitUntil };
+  enum class Stage { kNone, kFetch, kBody, kQueue, kScheduled, kWaitUntil };
 
   explicit Impl(JsIsolate& owner) : self(owner) {}
 
@@ -91,7 +91,7 @@ class JsIsolate::Impl {
   v8::Global<v8::Context> context;
   v8::Global<v8::Object> internals;
   v8::Global<v8::Function> dispatch_fetch, dispatch_queue, dispatch_scheduled, run_timer,
-      wait_until, end_invocation;
+      wait_until, end_invocation, pump_body, add_body_credit;
   v8::Global<v8::Promise> pending;
   Stage stage = Stage::kNone;
 };
@@ -230,6 +230,7 @@ TurnResult JsIsolate::Impl::Settle(v8::Local<v8::Context> ctx, v8::Local<v8::Val
                                  ToUtf8(isolate, headers->Get(ctx, i + 1).ToLocalChecked()));
       }
       v8::Local<v8::Value> body = response->Get(ctx, 2).ToLocalChecked();
+      out.body_streamed = response->Get(ctx, 3).ToLocalChecked()->IsTrue();
       if (BodySize(isolate, body) > options.response_limit_bytes) {
         self.Terminate(Breach::kResponseSize);
         return Breached();
@@ -250,6 +251,7 @@ TurnResult JsIsolate::Impl::Settle(v8::Local<v8::Context> ctx, v8::Local<v8::Val
       }
       break;
     }
+    case Stage::kBody:
     case Stage::kScheduled:
     case Stage::kWaitUntil:
     case Stage::kNone:
@@ -312,7 +314,9 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
       !GetFunction(isolate, context, internals, "dispatchScheduled", &impl.dispatch_scheduled) ||
       !GetFunction(isolate, context, internals, "runTimer", &impl.run_timer) ||
       !GetFunction(isolate, context, internals, "waitUntilSettled", &impl.wait_until) ||
-      !GetFunction(isolate, context, internals, "endInvocation", &impl.end_invocation)) {
+      !GetFunction(isolate, context, internals, "endInvocation", &impl.end_invocation) ||
+      !GetFunction(isolate, context, internals, "pumpBody", &impl.pump_body) ||
+      !GetFunction(isolate, context, internals, "addBodyCredit", &impl.add_body_credit)) {
     return absl::InternalError("the Kiln runtime in this snapshot lacks its entry points");
   }
   v8::Local<v8::Value> args[] = {Str(isolate, options.env_json)};
@@ -336,6 +340,8 @@ JsIsolate::~JsIsolate() {
     impl_->run_timer.Reset();
     impl_->wait_until.Reset();
     impl_->end_invocation.Reset();
+    impl_->pump_body.Reset();
+    impl_->add_body_credit.Reset();
     impl_->internals.Reset();
     impl_->context.Reset();
   }
@@ -365,8 +371,8 @@ TurnResult JsIsolate::StartFetch(const HttpRequest& request, JsHost* host) {
     v8::Local<v8::Value> body = v8::Null(isolate);
     if (!request.body.empty()) body = BytesValue(isolate, request.body);
     v8::Local<v8::Value> args[] = {Str(isolate, request.method), Str(isolate, request.url), headers,
-                                   body};
-    return impl.dispatch_fetch.Get(isolate)->Call(context, v8::Undefined(isolate), 4, args);
+                                   body, v8::Boolean::New(isolate, request.stream_response)};
+    return impl.dispatch_fetch.Get(isolate)->Call(context, v8::Undefined(isolate), 5, args);
   });
 }
 
@@ -420,6 +426,25 @@ TurnResult JsIsolate::RunPlatformTasks() {
 void JsIsolate::SetTaskWaker(std::function<void(double)> waker) {
   absl::MutexLock lock(&impl_->state.waker_mu);
   impl_->state.waker = std::move(waker);
+}
+
+TurnResult JsIsolate::StartBody(double credit) {
+  Impl& impl = *impl_;
+  impl.stage = Impl::Stage::kBody;
+  v8::Isolate* isolate = impl.isolate;
+  return impl.Turn(nullptr, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Value> args[] = {v8::Number::New(isolate, credit)};
+    return impl.pump_body.Get(isolate)->Call(context, v8::Undefined(isolate), 1, args);
+  });
+}
+
+TurnResult JsIsolate::AddBodyCredit(double credit) {
+  Impl& impl = *impl_;
+  v8::Isolate* isolate = impl.isolate;
+  return impl.Turn(nullptr, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Value> args[] = {v8::Number::New(isolate, credit)};
+    return impl.add_body_credit.Get(isolate)->Call(context, v8::Undefined(isolate), 1, args);
+  });
 }
 
 TurnResult JsIsolate::StartWaitUntil() {

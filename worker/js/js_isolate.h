@@ -73,6 +73,13 @@ class JsIsolate {
   // posts a foreground task for this isolate; its argument is the task's
   // delay in seconds. The callee should come back with RunPlatformTasks().
   void SetTaskWaker(std::function<void(double)> waker);
+  // After a fetch handler's result with HttpResponse::body_streamed: reads
+  // the response's stream, handing each chunk to JsHost::WriteBody while it
+  // grants credit (bytes it can take). kDone at the end of the stream, kThrew
+  // when the stream errors.
+  TurnResult StartBody(double credit);
+  // The host can take `credit` more bytes now (after WriteBody said none).
+  TurnResult AddBodyCredit(double credit);
   // After the handler's result: waits for the promises given to
   // ctx.waitUntil(). kDone at once when there are none.
   TurnResult StartWaitUntil();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "worker/js/types.h"
 
@@ -33,6 +34,12 @@ class JsHost {
   // `repeat`. FailedPrecondition where timers are not allowed (global scope).
   virtual absl::Status SetTimer(uint32_t id, double delay_ms, bool repeat) = 0;
   virtual void ClearTimer(uint32_t id) = 0;
+  // A chunk of a streamed response body (see JsIsolate::StartBody); returns
+  // the bytes the host can still take now. FailedPrecondition where no body
+  // streams.
+  virtual absl::StatusOr<double> WriteBody(absl::Span<const uint8_t> chunk) {
+    return absl::FailedPreconditionError("no response body is being streamed");
+  }
 };
 
 // One call from JavaScript into a native. Valid only during that call.

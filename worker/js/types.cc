@@ -21,6 +21,7 @@ const char* BreachMessage(Breach breach) {
     case Breach::kWall: return "wall time limit exceeded";
     case Breach::kMemory: return "memory limit exceeded";
     case Breach::kResponseSize: return "response size limit exceeded";
+    case Breach::kCancelled: return "cancelled: the client went away";
   }
   return "";
 }

@@ -25,12 +25,16 @@ struct HttpRequest {
   std::string url;
   HeaderList headers;
   std::string body;
+  // The caller takes a stream body chunk by chunk (InvocationRunner's body
+  // phase) instead of whole.
+  bool stream_response = false;
 };
 
 struct HttpResponse {
   int status = 200;
   HeaderList headers;
   std::string body;
+  bool body_streamed = false;  // `body` is empty; the body follows in chunks
 };
 
 struct QueueMessage {
@@ -62,7 +66,8 @@ enum class LogLevel { kDebug, kLog, kInfo, kWarn, kError };
 const char* LogLevelName(LogLevel level);
 
 // Why an invocation was stopped by the platform rather than by its own code.
-enum class Breach { kNone, kCpu, kWall, kMemory, kResponseSize };
+// Why an isolate was stopped mid-run (kCancelled: its caller went away).
+enum class Breach { kNone, kCpu, kWall, kMemory, kResponseSize, kCancelled };
 
 const char* BreachMessage(Breach breach);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,6 +26,7 @@ struct InvocationOutcome {
     kNotFound,     // the version is not loaded on this worker
     kUnavailable,  // the worker is shutting down
     kInternal,     // booting failed or a bug
+    kCancelled,    // its caller went away (WorkerRuntime::Cancel)
   };
   Status status = Status::kOk;
   Breach breach = Breach::kNone;
@@ -34,6 +36,30 @@ struct InvocationOutcome {
   absl::Duration cpu;
   absl::Duration wall;
   bool cold = false;
+};
+
+// Receives a streamed response body, on the executor thread, in order:
+// chunks, then exactly one End ("" when the stream completed, else why it
+// broke off: the stream's error, a limit, a cancel). Used only once the head
+// was delivered with http.body_streamed; otherwise it is just destroyed.
+class ResponseBodyWriter {
+ public:
+  virtual ~ResponseBodyWriter() = default;
+  virtual void Write(std::string chunk) = 0;
+  virtual void End(std::string error) = 0;
+};
+
+struct InvokeOptions {
+  // Names the invocation for WorkerRuntime::Cancel and GrantCredit (unique
+  // among those in flight); 0: neither applies.
+  uint64_t id = 0;
+  // Set: a fetch handler's stream body streams. `done` then gets the head
+  // (http.body_streamed, empty body) once the Response is returned, and the
+  // body goes here as JavaScript produces it, while the caller grants credit.
+  // Unset: a stream body is read to the end first (the response limit applies).
+  std::unique_ptr<ResponseBodyWriter> body;
+  // Bytes of body the caller takes before its first GrantCredit.
+  size_t initial_credit = 1 << 20;
 };
 
 struct LogLine {

@@ -2,6 +2,7 @@
 #include "worker/runtime/invocation_runner.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -25,10 +26,47 @@ void CloseTimer(uv_timer_t* timer) {
            [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
 }
 
-// Runners alive on this executor thread.
+// Runners alive on this executor thread, and those with an id by id.
 thread_local std::unordered_set<InvocationRunner*>* live_runners = nullptr;
+thread_local std::unordered_map<uint64_t, InvocationRunner*>* runners_by_id = nullptr;
+
+// Body chunks are handed over in pieces of up to this size.
+constexpr size_t kBodyChunkBytes = 64 << 10;
 
 }  // namespace
+
+void InvocationRunner::Cancel(uint64_t id) {
+  if (runners_by_id == nullptr) return;
+  auto it = runners_by_id->find(id);
+  if (it == runners_by_id->end()) return;
+  InvocationRunner* runner = it->second;
+  if (runner->phase_ == Phase::kFinished) return;
+  // Between turns here (this is the executor's thread): no JavaScript runs.
+  runner->lease_.isolate->Terminate(Breach::kCancelled);
+  InvocationOutcome outcome;
+  outcome.status = InvocationOutcome::Status::kCancelled;
+  outcome.breach = Breach::kCancelled;
+  outcome.error = BreachMessage(Breach::kCancelled);
+  // A result already known (held while waitUntil work is checked) still
+  // reaches its caller in Finish(); otherwise the caller hears of the cancel.
+  if (runner->phase_ == Phase::kHandler) runner->Deliver(std::move(outcome));
+  runner->EndBody(BreachMessage(Breach::kCancelled));
+  runner->Log(LogLevel::kWarn, "invocation cancelled: the client went away");
+  runner->Finish();
+}
+
+void InvocationRunner::GrantCredit(uint64_t id, size_t bytes) {
+  if (runners_by_id == nullptr) return;
+  auto it = runners_by_id->find(id);
+  if (it == runners_by_id->end()) return;
+  InvocationRunner* runner = it->second;
+  const bool was_blocked = runner->credit_ <= 0;
+  runner->credit_ += static_cast<double>(bytes);
+  if (runner->phase_ == Phase::kBody && was_blocked && runner->credit_ > 0) {
+    const double credit = runner->credit_;
+    runner->RunTurn([credit](js::JsIsolate& isolate) { return isolate.AddBodyCredit(credit); });
+  }
+}
 
 void InvocationRunner::AbortAll() {
   if (live_runners == nullptr) return;
@@ -38,6 +76,7 @@ void InvocationRunner::AbortAll() {
     outcome.status = InvocationOutcome::Status::kUnavailable;
     outcome.error = "the worker shut down before the invocation finished";
     runner->Deliver(std::move(outcome));
+    runner->EndBody("the worker shut down before the response body was complete");
     if (runner->lease_.isolate != nullptr) {
       runner->Finish();
     } else {
@@ -47,15 +86,18 @@ void InvocationRunner::AbortAll() {
 }
 
 void InvocationRunner::Start(Executor& executor, IsolatePool& pool, LogSink* logs, FunctionKey key,
-                             InvocationEvent event, std::string request_id, Done done) {
+                             InvocationEvent event, std::string request_id, Done done,
+                             InvokeOptions options, absl::AnyInvocable<void()> finished) {
   auto* runner = new InvocationRunner(executor, pool, logs, std::move(key), std::move(event),
-                                      std::move(request_id), std::move(done));
+                                      std::move(request_id), std::move(done), std::move(options),
+                                      std::move(finished));
   runner->Begin();
 }
 
 InvocationRunner::InvocationRunner(Executor& executor, IsolatePool& pool, LogSink* logs,
                                    FunctionKey key, InvocationEvent event, std::string request_id,
-                                   Done done)
+                                   Done done, InvokeOptions options,
+                                   absl::AnyInvocable<void()> finished)
     : executor_(executor),
       pool_(pool),
       logs_(logs),
@@ -63,15 +105,48 @@ InvocationRunner::InvocationRunner(Executor& executor, IsolatePool& pool, LogSin
       event_(std::move(event)),
       request_id_(std::move(request_id)),
       done_(std::move(done)),
-      started_(absl::Now()) {
+      started_(absl::Now()),
+      options_(std::move(options)),
+      finished_(std::move(finished)) {
+  credit_ = static_cast<double>(options_.initial_credit);
+  if (auto* http = std::get_if<HttpRequest>(&event_)) http->stream_response = options_.body != nullptr;
   executor_.load()++;
   if (live_runners == nullptr) live_runners = new std::unordered_set<InvocationRunner*>();
   live_runners->insert(this);
+  if (options_.id != 0) {
+    if (runners_by_id == nullptr) runners_by_id = new std::unordered_map<uint64_t, InvocationRunner*>();
+    (*runners_by_id)[options_.id] = this;
+  }
 }
 
 InvocationRunner::~InvocationRunner() {
   executor_.load()--;
   live_runners->erase(this);
+  if (options_.id != 0) runners_by_id->erase(options_.id);
+  if (finished_) finished_();
+}
+
+absl::StatusOr<double> InvocationRunner::WriteBody(absl::Span<const uint8_t> chunk) {
+  if (phase_ != Phase::kBody) return js::JsHost::WriteBody(chunk);
+  body_buffer_.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+  credit_ -= static_cast<double>(chunk.size());
+  if (body_buffer_.size() >= kBodyChunkBytes) FlushBody();
+  return credit_;
+}
+
+void InvocationRunner::FlushBody() {
+  if (body_buffer_.empty() || options_.body == nullptr) return;
+  std::string chunk;
+  chunk.swap(body_buffer_);
+  options_.body->Write(std::move(chunk));
+}
+
+void InvocationRunner::EndBody(std::string error) {
+  if (options_.body == nullptr || phase_ == Phase::kHandler) return;
+  if (error.empty()) FlushBody();
+  body_buffer_.clear();
+  std::unique_ptr<ResponseBodyWriter> body = std::move(options_.body);
+  body->End(std::move(error));
 }
 
 void InvocationRunner::Begin() {
@@ -129,6 +204,7 @@ void InvocationRunner::RunTurn(Turn turn) {
                      deadline_);
   js::TurnResult result = turn(*lease_.isolate);
   cpu_used_ += watchdog.EndTurn(executor_.watchdog_slot());
+  if (phase_ == Phase::kBody) FlushBody();
   Handle(result);
 }
 
@@ -137,6 +213,8 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
   switch (result.state) {
     case State::kWaiting:
       if (phase_ == Phase::kWaitUntil && outcome_.has_value()) Deliver(std::move(*outcome_));
+      // A body pump out of credit waits for its caller, not for JavaScript.
+      if (phase_ == Phase::kBody && credit_ <= 0) return;
       if (timers_.empty() && platform_timers_.empty() && !result.background_pending) {
         // Nothing can ever settle the promise: no timer is pending and the
         // runtime has no other source of events. Fail now rather than at the
@@ -149,6 +227,12 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
               "resolve (no timers or I/O pending)";
           Log(LogLevel::kError, outcome.error);
           Deliver(std::move(outcome));
+        } else if (phase_ == Phase::kBody) {
+          const char* error =
+              "the response body stream can never finish: it awaits something that nothing will "
+              "resolve (no timers or I/O pending)";
+          Log(LogLevel::kError, error);
+          EndBody(error);
         } else {
           Log(LogLevel::kWarn, "a promise passed to ctx.waitUntil() can never settle");
         }
@@ -161,7 +245,18 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
         outcome.status = InvocationOutcome::Status::kOk;
         if (std::holds_alternative<HttpRequest>(event_)) outcome.http = lease_.isolate->TakeHttpResponse();
         if (std::holds_alternative<QueueBatch>(event_)) outcome.queue = lease_.isolate->TakeQueueOutcomes();
+        if (outcome.http.body_streamed) {
+          // The head goes out now; the body follows as it is produced.
+          Deliver(std::move(outcome));
+          phase_ = Phase::kBody;
+          const double credit = credit_;
+          RunTurn([credit](js::JsIsolate& isolate) { return isolate.StartBody(credit); });
+          return;
+        }
         outcome_ = std::move(outcome);
+        EnterWaitUntil();
+      } else if (phase_ == Phase::kBody) {
+        EndBody("");
         EnterWaitUntil();
       } else {
         Finish();
@@ -173,6 +268,9 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
         outcome.status = InvocationOutcome::Status::kException;
         outcome.error = result.error;
         outcome_ = std::move(outcome);
+        EnterWaitUntil();
+      } else if (phase_ == Phase::kBody) {
+        EndBody(result.error.empty() ? "the response body stream failed" : result.error);
         EnterWaitUntil();
       } else {
         Finish();
@@ -187,6 +285,7 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
         outcome.error = what;
         Deliver(std::move(outcome));
       }
+      EndBody(what);
       Log(LogLevel::kError, absl::StrCat("invocation stopped: ", what));
       Finish();
       return;
@@ -206,6 +305,7 @@ void InvocationRunner::Deliver(InvocationOutcome outcome) {
 }
 
 void InvocationRunner::EnterWaitUntil() {
+  if (phase_ == Phase::kBody && outcome_.has_value()) outcome_.reset();
   phase_ = Phase::kWaitUntil;
   // Timers left over from the handler keep running only as part of
   // waitUntil work; the budget starts now.
@@ -215,6 +315,7 @@ void InvocationRunner::EnterWaitUntil() {
 
 void InvocationRunner::Finish() {
   if (phase_ == Phase::kFinished) return;
+  if (phase_ == Phase::kBody) EndBody("the invocation ended before its response body was complete");
   phase_ = Phase::kFinished;
   lease_.isolate->SetTaskWaker(nullptr);
   for (auto& [id, timer] : timers_) CloseTimer(timer);
@@ -261,6 +362,7 @@ void InvocationRunner::OnDeadline() {
   // Awaiting past the phase's wall budget (running past it is the
   // watchdog's job). The isolate still holds the pending work: condemn it.
   lease_.isolate->Terminate(Breach::kWall);
+  EndBody(BreachMessage(Breach::kWall));
   if (phase_ == Phase::kHandler) {
     InvocationOutcome outcome;
     outcome.status = InvocationOutcome::Status::kBreach;
@@ -268,6 +370,8 @@ void InvocationRunner::OnDeadline() {
     outcome.error = BreachMessage(Breach::kWall);
     Deliver(std::move(outcome));
     Log(LogLevel::kError, "invocation stopped: wall time limit exceeded");
+  } else if (phase_ == Phase::kBody) {
+    Log(LogLevel::kError, "response body stopped: wall time limit exceeded");
   } else {
     Log(LogLevel::kWarn, "ctx.waitUntil() work cancelled: its time budget ran out");
   }

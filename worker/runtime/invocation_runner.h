@@ -28,23 +28,31 @@ class InvocationRunner final : public js::JsHost {
   // Starts the invocation; call on `executor`'s thread. `done` runs once, on
   // that thread, as soon as the handler's result (or failure) is known;
   // ctx.waitUntil() work may continue after it.
+  // `options`: see InvokeOptions; `finished` runs when the runner is gone.
   static void Start(Executor& executor, IsolatePool& pool, LogSink* logs, FunctionKey key,
-                    InvocationEvent event, std::string request_id, Done done);
+                    InvocationEvent event, std::string request_id, Done done,
+                    InvokeOptions options = {}, absl::AnyInvocable<void()> finished = nullptr);
 
   // Ends every runner on the calling executor thread: callers not yet
   // answered get kUnavailable. Used when the runtime shuts down.
   static void AbortAll();
+  // WorkerRuntime::Cancel / GrantCredit, on the runner's executor thread.
+  static void Cancel(uint64_t id);
+  static void GrantCredit(uint64_t id, size_t bytes);
 
   // js::JsHost
   void Log(LogLevel level, absl::string_view message) override;
   absl::Status SetTimer(uint32_t id, double delay_ms, bool repeat) override;
   void ClearTimer(uint32_t id) override;
+  absl::StatusOr<double> WriteBody(absl::Span<const uint8_t> chunk) override;
 
  private:
-  enum class Phase { kHandler, kWaitUntil, kFinished };
+  // kBody: a fetch handler's head was delivered; its stream body is pumped.
+  enum class Phase { kHandler, kBody, kWaitUntil, kFinished };
 
   InvocationRunner(Executor& executor, IsolatePool& pool, LogSink* logs, FunctionKey key,
-                   InvocationEvent event, std::string request_id, Done done);
+                   InvocationEvent event, std::string request_id, Done done,
+                   InvokeOptions options, absl::AnyInvocable<void()> finished);
   ~InvocationRunner() override;
 
   void Begin();
@@ -52,6 +60,9 @@ class InvocationRunner final : public js::JsHost {
   void RunTurn(Turn turn);
   void Handle(const js::TurnResult& result);
   void Deliver(InvocationOutcome outcome);
+  // Ends the streamed body (once), after what is buffered.
+  void EndBody(std::string error);
+  void FlushBody();
   void EnterWaitUntil();
   void Finish();
   void OnTimer(uint32_t id);
@@ -81,6 +92,12 @@ class InvocationRunner final : public js::JsHost {
   uv_timer_t* deadline_timer_ = nullptr;
   // One-shot timers for V8's delayed foreground tasks.
   std::vector<uv_timer_t*> platform_timers_;
+  InvokeOptions options_;
+  absl::AnyInvocable<void()> finished_;
+  // Streamed body: bytes the caller can take now, and chunks not yet handed
+  // over (coalesced up to kBodyChunkBytes, flushed after every turn).
+  double credit_ = 0;
+  std::string body_buffer_;
 };
 
 }  // namespace kiln::worker::internal

@@ -102,7 +102,7 @@ Executor& WorkerRuntime::PickExecutor() {
 }
 
 void WorkerRuntime::Invoke(const FunctionKey& key, InvocationEvent event, std::string request_id,
-                           absl::AnyInvocable<void(InvocationOutcome)> done) {
+                           absl::AnyInvocable<void(InvocationOutcome)> done, InvokeOptions options) {
   if (stopping_) {
     InvocationOutcome outcome;
     outcome.status = InvocationOutcome::Status::kUnavailable;
@@ -113,16 +113,48 @@ void WorkerRuntime::Invoke(const FunctionKey& key, InvocationEvent event, std::s
   in_flight_++;
   Executor& executor = PickExecutor();
   executor.load()++;  // counted from now, not from when the task runs
+  // The route is published with the start task posted, under one lock: a
+  // Cancel or GrantCredit that finds it is posted behind the start.
+  absl::MutexLock lock(&routes_mu_);
+  if (options.id != 0) routes_[options.id] = &executor;
   executor.Post([this, &executor, key, event = std::move(event), request_id = std::move(request_id),
-                 done = std::move(done)]() mutable {
+                 done = std::move(done), options = std::move(options)]() mutable {
     executor.load()--;
+    const uint64_t id = options.id;
     internal::InvocationRunner::Start(
         executor, pool_, options_.logs, std::move(key), std::move(event), std::move(request_id),
         [this, done = std::move(done)](InvocationOutcome outcome) mutable {
           in_flight_--;
           done(std::move(outcome));
+        },
+        std::move(options), [this, id] {
+          if (id == 0) return;
+          absl::MutexLock lock(&routes_mu_);
+          routes_.erase(id);
         });
   });
+}
+
+void WorkerRuntime::Cancel(uint64_t id) {
+  Executor* executor = nullptr;
+  {
+    absl::MutexLock lock(&routes_mu_);
+    auto it = routes_.find(id);
+    if (it == routes_.end()) return;
+    executor = it->second;
+  }
+  executor->Post([id] { internal::InvocationRunner::Cancel(id); });
+}
+
+void WorkerRuntime::GrantCredit(uint64_t id, size_t bytes) {
+  Executor* executor = nullptr;
+  {
+    absl::MutexLock lock(&routes_mu_);
+    auto it = routes_.find(id);
+    if (it == routes_.end()) return;
+    executor = it->second;
+  }
+  executor->Post([id, bytes] { internal::InvocationRunner::GrantCredit(id, bytes); });
 }
 
 }  // namespace kiln::worker

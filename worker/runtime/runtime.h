@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "worker/js/native.h"
 #include "worker/js/snapshot.h"
@@ -63,7 +65,15 @@ class WorkerRuntime {
   // Runs one invocation. `done` is called exactly once, on an executor
   // thread, when the result is known (kNotFound for a version not loaded).
   void Invoke(const FunctionKey& key, InvocationEvent event, std::string request_id,
-              absl::AnyInvocable<void(InvocationOutcome)> done);
+              absl::AnyInvocable<void(InvocationOutcome)> done, InvokeOptions options = {});
+
+  // Ends invocation `id` (InvokeOptions::id) wherever it stands: a caller not
+  // yet answered gets kCancelled, a streaming body ends with an error, and
+  // the isolate is discarded (its JavaScript was stopped mid-flight).
+  // ctx.waitUntil() work is dropped. No-op for an unknown or finished id.
+  void Cancel(uint64_t id);
+  // The caller of invocation `id` can take `bytes` more of its streamed body.
+  void GrantCredit(uint64_t id, size_t bytes);
 
   // Builds and runs a small function that touches the lazily loaded parts of
   // V8 and ICU (time zone, locale data, regexps, JSON, randomness), so they
@@ -85,6 +95,10 @@ class WorkerRuntime {
   std::vector<std::unique_ptr<Executor>> executors_;
   std::atomic<int> in_flight_{0};
   std::atomic<bool> stopping_{false};
+  // Which executor runs each invocation that has an id (for Cancel and
+  // GrantCredit); entries leave when their runner finishes.
+  absl::Mutex routes_mu_;
+  absl::flat_hash_map<uint64_t, Executor*> routes_ ABSL_GUARDED_BY(routes_mu_);
 };
 
 }  // namespace kiln::worker

@@ -450,10 +450,22 @@ class Response extends Body {
 
   // [status, flat headers, body (string | Uint8Array | null)] for the wire. A
   // stream body is read to the end first.
-  static async _toWire(response) {
+  // [status, flat headers, body, reader]: a stream body is read here to the
+  // end, unless the caller can take it streamed (`streamed`): then body is
+  // null and `reader` (the locked stream's reader) is pumped by pumpBody.
+  static async _toWire(response, streamed) {
     let body = response._peekBody();
-    if (isReadableStream(body)) body = await response.bytes();
-    return [response.#status, Headers._flat(response.#headers), body];
+    let reader = null;
+    if (isReadableStream(body)) {
+      if (streamed) {
+        if (response.bodyUsed || body.locked) throw new TypeError('The response body is locked or already read');
+        reader = response._takeBody().getReader();
+        body = null;
+      } else {
+        body = await response.bytes();
+      }
+    }
+    return [response.#status, Headers._flat(response.#headers), body, reader];
   }
 }
 

@@ -56,7 +56,9 @@ function run(body) {
   });
 }
 
-internals.dispatchFetch = (method, url, flatHeaders, body) => run(async (ctx) => {
+// `streamed`: the caller takes a stream body chunk by chunk (pumpBody) rather
+// than read to the end first.
+internals.dispatchFetch = (method, url, flatHeaders, body, streamed) => run(async (ctx) => {
   const fetch = handler('fetch');
   const request = Request._fromWire(method, url, flatHeaders, body);
   const response = await fetch.call(handlers, request, env, ctx);
@@ -64,8 +66,55 @@ internals.dispatchFetch = (method, url, flatHeaders, body) => run(async (ctx) =>
     throw new TypeError(`the fetch handler must return a Response, not ${response === null ? 'null' : typeof response}`);
   }
   if (response.type === 'error') throw new TypeError('the fetch handler returned Response.error()');
-  return Response._toWire(response);
+  const wire = await Response._toWire(response, streamed);
+  invocation.bodyReader = wire[3];
+  return [wire[0], wire[1], wire[2], wire[3] !== null];
 });
+
+// Streamed response bodies. The host grants credit (bytes it can take now);
+// natives.writeBody(bytes) hands a chunk over and returns the credit left;
+// at none the pump waits for addBodyCredit(). Fulfills with [true, null] at
+// the end of the stream, [false, error stack] when the stream errors.
+let bodyCredit = 0;
+let creditWaiter = null;
+
+internals.pumpBody = async (credit) => {
+  bodyCredit = credit;
+  const reader = invocation.bodyReader;
+  invocation.bodyReader = null;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return [true, null];
+      let bytes = value;
+      if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+      else if (ArrayBuffer.isView(bytes) && !(bytes instanceof Uint8Array)) {
+        bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
+      if (!(bytes instanceof Uint8Array)) {
+        throw new TypeError('a chunk of a streamed response body must be a Uint8Array (or ArrayBuffer / view); ' +
+                            'use TextEncoderStream to send strings');
+      }
+      if (bytes.byteLength === 0) continue;
+      bodyCredit = natives.writeBody(bytes);
+      while (bodyCredit <= 0) await new Promise((resolve) => { creditWaiter = resolve; });
+    }
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    const text = errorText(error);
+    natives.log(LOG_ERROR, 'Uncaught (in response body) ' + text);
+    return [false, text];
+  }
+};
+
+internals.addBodyCredit = (credit) => {
+  bodyCredit = credit;
+  if (creditWaiter !== null && bodyCredit > 0) {
+    const wake = creditWaiter;
+    creditWaiter = null;
+    wake();
+  }
+};
 
 class Message {
   #outcome = null;  // null | 'ack' | 'retry'
@@ -158,6 +207,8 @@ internals.waitUntilSettled = () => {
 
 internals.endInvocation = () => {
   invocation = null;
+  bodyCredit = 0;
+  creditWaiter = null;
   clearAllTimers();
 };
 
