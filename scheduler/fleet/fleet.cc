@@ -160,6 +160,12 @@ struct Fleet::Connection {
   uint64_t isolate_memory_bytes = 0;                // last heartbeat
   absl::flat_hash_map<uint64_t, PendingBuild*> builds;
   bool can_build = true;
+  // Invocations whose head was answered and whose body is still streaming,
+  // by invocation id. They still count in `in_flight`.
+  struct BodyStream {
+    std::unique_ptr<Invocation> invocation;  // `done` already called
+  };
+  absl::flat_hash_map<uint64_t, BodyStream> streams;
 
   Outbox outbox;
   std::thread writer;
@@ -422,9 +428,11 @@ void Fleet::HandleFrame(Connection& conn, v1::WorkerFrame& frame) {
           if (conn.loads.contains(VersionKey(ref))) logs.push_back(std::move(entry));
         }
         break;
+      case v1::WorkerFrame::kResponseBody:
+        HandleBodyChunk(conn, *frame.mutable_response_body(), deferred);
+        break;
       case v1::WorkerFrame::kRegister:
       case v1::WorkerFrame::kBatch:
-      case v1::WorkerFrame::kResponseBody:
       case v1::WorkerFrame::KIND_NOT_SET:
         break;
     }
@@ -465,7 +473,86 @@ void Fleet::Fail(std::unique_ptr<Invocation> invocation, absl::Status status, De
   });
 }
 
+void Fleet::ForgetRequest(const Invocation& invocation) {
+  if (!invocation.request.cancellable) return;
+  auto it = requests_.find(invocation.request.request_id);
+  if (it != requests_.end() && it->second.invocation == invocation.id) requests_.erase(it);
+}
+
+Fleet::Connection* Fleet::FindRequest(const std::string& request_id, uint64_t* invocation) {
+  auto it = requests_.find(request_id);
+  if (it == requests_.end()) return nullptr;
+  auto conn = connections_.find(it->second.connection);
+  if (conn == connections_.end()) return nullptr;
+  *invocation = it->second.invocation;
+  return conn->second;
+}
+
+void Fleet::Cancel(const std::string& request_id) {
+  Deferred deferred;
+  {
+    absl::MutexLock lock(&mu_);
+    uint64_t id = 0;
+    Connection* conn = FindRequest(request_id, &id);
+    if (conn == nullptr) return;
+    auto inv = conn->invocations.find(id);
+    if (inv != conn->invocations.end()) {
+      // Still waiting for its version to load: it never reaches the worker.
+      auto load = conn->loads.find(inv->second->key);
+      if (load != conn->loads.end() && load->second.state == Load::State::kFetching) {
+        auto& waiters = load->second.waiters;
+        auto waiter = std::find(waiters.begin(), waiters.end(), id);
+        if (waiter != waiters.end()) {
+          waiters.erase(waiter);
+          std::unique_ptr<Invocation> invocation = std::move(inv->second);
+          conn->invocations.erase(inv);
+          FinishOnConnection(*conn, invocation->key);
+          ForgetRequest(*invocation);
+          Fail(std::move(invocation), absl::CancelledError("the caller went away"), deferred);
+        }
+      }
+    }
+    if (deferred.empty() && (inv != conn->invocations.end() || conn->streams.contains(id))) {
+      v1::SchedulerFrame frame;
+      frame.mutable_cancel()->set_invocation_id(id);
+      conn->outbox.Push(std::move(frame));
+    }
+  }
+  RunDeferred(deferred);
+}
+
+void Fleet::Credit(const std::string& request_id, size_t bytes) {
+  absl::MutexLock lock(&mu_);
+  uint64_t id = 0;
+  Connection* conn = FindRequest(request_id, &id);
+  if (conn == nullptr || !conn->streams.contains(id)) return;
+  v1::SchedulerFrame frame;
+  frame.mutable_body_credit()->set_invocation_id(id);
+  frame.mutable_body_credit()->set_bytes(bytes);
+  conn->outbox.Push(std::move(frame));
+}
+
+void Fleet::HandleBodyChunk(Connection& conn, v1::BodyChunk& chunk, Deferred& deferred) {
+  auto it = conn.streams.find(chunk.invocation_id());
+  if (it == conn.streams.end()) return;  // unknown, or already ended
+  std::shared_ptr<ResponseBodySink> sink = it->second.invocation->request.body;
+  if (!chunk.data().empty()) {
+    deferred.push_back([sink, data = std::move(*chunk.mutable_data())]() mutable {
+      sink->OnData(std::move(data));
+    });
+  }
+  if (!chunk.last()) return;
+  std::unique_ptr<Invocation> invocation = std::move(it->second.invocation);
+  conn.streams.erase(it);
+  FinishOnConnection(conn, invocation->key);
+  ForgetRequest(*invocation);
+  absl::Status status = chunk.error().empty() ? absl::OkStatus() : absl::AbortedError(chunk.error());
+  deferred.push_back([sink, status = std::move(status)]() mutable { sink->OnEnd(std::move(status)); });
+}
+
 void Fleet::Dispatch(std::unique_ptr<Invocation> invocation, Deferred& deferred) {
+  // A retried invocation's place from an earlier attempt is stale now.
+  ForgetRequest(*invocation);
   if (stopping_ || draining_) {
     Fail(std::move(invocation), absl::UnavailableError("the scheduler is shutting down"), deferred);
     return;
@@ -531,6 +618,9 @@ void Fleet::Dispatch(std::unique_ptr<Invocation> invocation, Deferred& deferred)
   } else {
     SendInvoke(conn, *invocation);
   }
+  if (invocation->request.cancellable) {
+    requests_[invocation->request.request_id] = {.connection = conn.id, .invocation = id};
+  }
   conn.invocations[id] = std::move(invocation);
   if (created) EvictLoads(conn);
 }
@@ -542,6 +632,9 @@ void Fleet::SendInvoke(Connection& conn, const Invocation& invocation) {
   *invoke->mutable_function() = invocation.request.function;
   invoke->set_request_id(invocation.request.request_id);
   *invoke->mutable_event() = invocation.request.event;
+  if (invocation.request.body != nullptr && invocation.request.event.has_http()) {
+    invoke->set_stream_window_bytes(invocation.request.stream_window_bytes);
+  }
   conn.outbox.Push(std::move(frame), invocation.id);
 }
 
@@ -571,6 +664,7 @@ void Fleet::HandleResult(Connection& conn, v1::InvocationResultFrame& frame, Def
     if (error.kind() == v1::InvocationError::NOT_FOUND) {
       if (!load_error.empty()) {
         FinishOnConnection(conn, key);
+        ForgetRequest(*invocation);
         Fail(std::move(invocation),
              absl::InternalError(absl::StrCat("worker ", conn.worker_id, " could not load ", key,
                                               ": ", load_error)),
@@ -596,7 +690,26 @@ void Fleet::HandleResult(Connection& conn, v1::InvocationResultFrame& frame, Def
       return;
     }
   }
+  if (result.has_http() && result.http().body_streamed()) {
+    if (invocation->request.body == nullptr) {
+      // Never asked for: a worker bug. The body's frames are dropped.
+      result = ErrorResult(v1::InvocationError::INTERNAL,
+                           absl::StrCat("worker ", conn.worker_id, " streamed a body nobody asked for"));
+    } else {
+      // The head goes to the caller now; the invocation stays on the worker
+      // (and in flight) until the body's last chunk.
+      InvocationCallback done = std::move(invocation->done);
+      const uint64_t id = invocation->id;
+      conn.streams[id] = {.invocation = std::move(invocation)};
+      deferred.push_back([done = std::move(done), result = std::move(result),
+                          worker = conn.worker_id]() mutable {
+        done(InvocationReply{.result = std::move(result), .worker_id = std::move(worker)});
+      });
+      return;
+    }
+  }
   FinishOnConnection(conn, key);
+  ForgetRequest(*invocation);
   deferred.push_back([invocation = std::move(invocation), result = std::move(result),
                       worker = conn.worker_id]() mutable {
     invocation->done(InvocationReply{.result = std::move(result), .worker_id = std::move(worker)});
@@ -687,6 +800,7 @@ void Fleet::LoaderMain() {
           std::unique_ptr<Invocation> invocation = std::move(inv->second);
           conn.invocations.erase(inv);
           if (conn.in_flight > 0) conn.in_flight--;
+          ForgetRequest(*invocation);
           Fail(std::move(invocation), payload.status(), deferred);
         }
       } else {
@@ -728,6 +842,7 @@ void Fleet::Kill(Connection& conn, const std::string& reason, Deferred& deferred
       continue;
     }
     ++lost;
+    ForgetRequest(*invocation);
     v1::InvocationResult result =
         ErrorResult(v1::InvocationError::WORKER_LOST,
                     absl::StrCat("worker ", conn.worker_id, " was lost before answering (", reason,
@@ -739,6 +854,16 @@ void Fleet::Kill(Connection& conn, const std::string& reason, Deferred& deferred
     });
   }
   conn.invocations.clear();
+  for (auto& [id, stream] : conn.streams) {
+    ++lost;
+    ForgetRequest(*stream.invocation);
+    deferred.push_back([sink = stream.invocation->request.body,
+                        status = absl::UnavailableError(absl::StrCat(
+                            "worker ", conn.worker_id, " was lost mid-body (", reason, ")"))]() mutable {
+      sink->OnEnd(std::move(status));
+    });
+  }
+  conn.streams.clear();
   conn.loads.clear();
   conn.in_flight = 0;
   for (auto& [id, build] : conn.builds) {
@@ -790,6 +915,7 @@ void Fleet::MonitorMain() {
         std::unique_ptr<Invocation> invocation = std::move(it->second);
         conn->invocations.erase(it);
         FinishOnConnection(*conn, invocation->key);
+        ForgetRequest(*invocation);
         v1::InvocationResult result = ErrorResult(
             v1::InvocationError::WORKER_LOST,
             absl::StrCat(

@@ -118,6 +118,18 @@ struct FleetOptions {
   std::string fingerprint;
 };
 
+// Receives a streamed HTTP response body (see InvocationRequest::body), in
+// order: data, then one OnEnd (OK when complete; otherwise why it broke off:
+// Aborted with the worker's reason, Unavailable when the worker was lost).
+// Called on stream reader threads, never under the Fleet's lock; must not
+// block.
+class ResponseBodySink {
+ public:
+  virtual ~ResponseBodySink() = default;
+  virtual void OnData(std::string data) = 0;
+  virtual void OnEnd(absl::Status status) = 0;
+};
+
 // An invocation for Fleet::Invoke.
 struct InvocationRequest {
   kiln::v1::FunctionVersionRef function;
@@ -129,6 +141,14 @@ struct InvocationRequest {
   // The version's wall-time limit; the Fleet gives up on the worker's answer
   // `answer_grace` after it.
   absl::Duration timeout = absl::Seconds(30);
+  // Set (HTTP only): a stream response body may stream. The reply then holds
+  // the head (result.http.body_streamed, no body) and the body goes to the
+  // sink, at most `stream_window_bytes` ahead of the caller's Credit.
+  std::shared_ptr<ResponseBodySink> body;
+  size_t stream_window_bytes = 1 << 20;
+  // Reachable by request_id for Cancel and Credit (request ids must then be
+  // unique among invocations in flight).
+  bool cancellable = false;
 };
 
 // What a worker answered (or WORKER_LOST when it died after dispatch).
@@ -181,6 +201,14 @@ class Fleet {
   // answered NOT_FOUND by a worker that had dropped the version) is
   // dispatched again, up to `max_attempts` times.
   void Invoke(InvocationRequest request, InvocationCallback done);
+
+  // The caller of cancellable invocation `request_id` went away: stop it. An
+  // invocation still waiting for its version to load fails with Cancelled at
+  // once; one on a worker is cancelled there (its answer, CANCELLED, or the
+  // end of its body follows as usual). No-op for unknown ids.
+  void Cancel(const std::string& request_id);
+  // The caller of `request_id` consumed `bytes` more of its streamed body.
+  void Credit(const std::string& request_id, size_t bytes);
 
   // Builds a snapshot of `build.bundle()` on a worker (build_id is assigned
   // here) and waits for its BuildResult, which may carry a user error
@@ -246,6 +274,12 @@ class Fleet {
   void Unload(Connection& conn, const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Kill(Connection& conn, const std::string& reason, Deferred& deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleBodyChunk(Connection& conn, kiln::v1::BodyChunk& chunk, Deferred& deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Where a cancellable request is: its connection and invocation, if live.
+  Connection* FindRequest(const std::string& request_id, uint64_t* invocation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetRequest(const Invocation& invocation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   WorkerInfo Info(const Connection& conn) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void WriterMain(Connection* conn);
   void MonitorMain();
@@ -272,6 +306,13 @@ class Fleet {
     std::string fingerprint;
   };
   std::deque<LoaderJob> loader_jobs_ ABSL_GUARDED_BY(mu_);
+  struct RequestPlace {
+    uint64_t connection = 0;
+    uint64_t invocation = 0;
+  };
+  // Cancellable invocations by request id, from dispatch until answered (or,
+  // for a streamed body, until its end).
+  absl::flat_hash_map<std::string, RequestPlace> requests_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 

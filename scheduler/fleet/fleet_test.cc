@@ -434,6 +434,142 @@ TEST_F(FleetTest, FramesQueuedTogetherTravelAsOneBatchBothWays) {
   }
 }
 
+// Collects a streamed body the Fleet relays.
+class BodyCollector final : public ResponseBodySink {
+ public:
+  void OnData(std::string data) override {
+    absl::MutexLock lock(&mu_);
+    body_ += data;
+  }
+  void OnEnd(absl::Status status) override {
+    absl::MutexLock lock(&mu_);
+    end_ = std::move(status);
+  }
+  std::optional<absl::Status> WaitForEnd() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](BodyCollector* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+                               return c->end_.has_value();
+                             },
+                             this),
+                         absl::Seconds(5));
+    return end_;
+  }
+  std::string body() {
+    absl::MutexLock lock(&mu_);
+    return body_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string body_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
+};
+
+v1::WorkerFrame Chunk(uint64_t id, const std::string& data, bool last = false, const std::string& error = "") {
+  v1::WorkerFrame frame;
+  frame.mutable_response_body()->set_invocation_id(id);
+  frame.mutable_response_body()->set_data(data);
+  frame.mutable_response_body()->set_last(last);
+  frame.mutable_response_body()->set_error(error);
+  return frame;
+}
+
+v1::WorkerFrame StreamedHead(uint64_t id) {
+  v1::WorkerFrame frame;
+  frame.mutable_result()->set_invocation_id(id);
+  frame.mutable_result()->mutable_result()->mutable_http()->set_status(200);
+  frame.mutable_result()->mutable_result()->mutable_http()->set_body_streamed(true);
+  return frame;
+}
+
+TEST_F(FleetTest, AStreamedBodyIsRelayedWithCreditAndCancel) {
+  Start();
+  FakeWorker& worker = AddWorker("w1", /*max_concurrency=*/1);
+  auto body = std::make_shared<BodyCollector>();
+  InvocationRequest request = Request("hello");
+  request.body = body;
+  request.stream_window_bytes = 4096;
+  request.cancellable = true;
+  Outcome head;
+  fleet_->Invoke(std::move(request), head.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  v1::SchedulerFrame invoke = Expect(worker, v1::SchedulerFrame::kInvoke);
+  EXPECT_EQ(invoke.invoke().stream_window_bytes(), 4096u);
+  const uint64_t id = invoke.invoke().invocation_id();
+  worker.stream().Send(StreamedHead(id));
+  auto reply = head.Wait();
+  ASSERT_TRUE(reply.has_value() && reply->ok());
+  EXPECT_TRUE((*reply)->result.http().body_streamed());
+
+  worker.stream().Send(Chunk(id, "abc"));
+  worker.stream().Send(Chunk(id, "def"));
+  // Credit and Cancel reach the worker running it, by request id.
+  fleet_->Credit("req-hello", 6);
+  v1::SchedulerFrame credit = Expect(worker, v1::SchedulerFrame::kBodyCredit);
+  EXPECT_EQ(credit.body_credit().invocation_id(), id);
+  EXPECT_EQ(credit.body_credit().bytes(), 6u);
+  fleet_->Cancel("req-hello");
+  EXPECT_EQ(Expect(worker, v1::SchedulerFrame::kCancel).cancel().invocation_id(), id);
+
+  // While the body streams, the invocation holds its worker's slot.
+  Outcome other;
+  fleet_->Invoke(Request("hello"), other.Callback());
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_TRUE(other.done());  // refused: the only worker is at its cap
+  worker.stream().Send(Chunk(id, "", /*last=*/true, "cancelled: the client went away"));
+  std::optional<absl::Status> end = body->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(body->body(), "abcdef");
+  // Done: no more credit or cancel frames for it.
+  fleet_->Credit("req-hello", 1);
+  fleet_->Cancel("req-hello");
+  Outcome after;
+  fleet_->Invoke(Request("hello"), after.Callback());
+  const uint64_t next = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  worker.Answer(next, "ok");
+  EXPECT_EQ((*after.Wait())->result.http().body(), "ok");
+}
+
+TEST_F(FleetTest, AWorkerLostMidBodyEndsItUnavailable) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  auto body = std::make_shared<BodyCollector>();
+  InvocationRequest request = Request("hello");
+  request.body = body;
+  Outcome head;
+  fleet_->Invoke(std::move(request), head.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  const uint64_t id = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  worker.stream().Send(StreamedHead(id));
+  worker.stream().Send(Chunk(id, "partial"));
+  ASSERT_TRUE(head.Wait().has_value());
+  worker.stream().Close();
+  std::optional<absl::Status> end = body->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(body->body(), "partial");
+}
+
+TEST_F(FleetTest, CancelBeforeTheLoadFailsTheInvocationAtOnce) {
+  Start();
+  AddWorker("w1");
+  source_.Hold();
+  InvocationRequest request = Request("hello");
+  request.cancellable = true;
+  Outcome outcome;
+  fleet_->Invoke(std::move(request), outcome.Callback());
+  absl::SleepFor(absl::Milliseconds(20));
+  fleet_->Cancel("req-hello");
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kCancelled);
+  source_.Release();
+}
+
 TEST_F(FleetTest, WarmAffinityAndSpill) {
   Start({.placement = {.spill_utilization = 0.5}});
   FakeWorker& w1 = AddWorker("w1", 4);

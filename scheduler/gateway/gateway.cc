@@ -139,9 +139,48 @@ class Gateway::Impl {
     RouteTarget target;
     std::string host;
   };
+  // What other threads hand the loop: an invocation's result, or a piece or
+  // the end of a streamed body.
   struct Completion {
+    enum class Kind { kResult, kData, kEnd };
+    Kind kind = Kind::kResult;
     std::string id;
     absl::StatusOr<v1::InvokeResponse> result;
+    std::string data;
+    absl::Status status;
+  };
+  // Shared with callbacks that may outlive the gateway (the fleet holds body
+  // receivers): once closed, posts are dropped.
+  struct Mailbox {
+    absl::Mutex mu;
+    std::deque<Completion> items ABSL_GUARDED_BY(mu);
+    bool closed ABSL_GUARDED_BY(mu) = false;
+    uv_async_t* wakeup = nullptr;  // valid until closed
+    void Post(Completion completion) {
+      absl::MutexLock lock(&mu);
+      if (closed) return;
+      items.push_back(std::move(completion));
+      uv_async_send(wakeup);
+    }
+  };
+  class Receiver;
+  // h2o's generator for a streamed body; lives in the request's pool.
+  struct StreamGenerator {
+    h2o_generator_t super;
+    Impl* impl;
+    char id[17];
+  };
+  struct Stream {
+    h2o_req_t* req = nullptr;
+    InFlight flight;
+    uint64_t version = 0;
+    bool cold = false;
+    std::deque<std::string> queue;  // arrived, not yet given to h2o
+    std::string sending;            // what h2o holds until it calls proceed
+    bool in_send = false;
+    bool ended = false;
+    absl::Status end_status;
+    size_t bytes = 0;
   };
 
   static int OnRequest(h2o_handler_t* self, h2o_req_t* req);
@@ -154,12 +193,19 @@ class Gateway::Impl {
   // the sockets of pending requests for EOF, cancels their invocations and
   // lets h2o close them.
   static void OnWatchClients(uv_timer_t* timer);
+  static void OnStreamProceed(h2o_generator_t* generator, h2o_req_t* req);
+  static void OnStreamStop(h2o_generator_t* generator, h2o_req_t* req);
 
   int Handle(h2o_req_t* req);
   // Why the request's head, as sent, is ambiguous (request smuggling
   // shapes), or empty when it is not.
   std::string CheckRawHead(h2o_req_t* req);
   void Answer(const std::string& id, absl::StatusOr<v1::InvokeResponse> result);
+  void StreamData(const std::string& id, std::string data);
+  void StreamEnd(const std::string& id, absl::Status status);
+  // Gives h2o the next queued chunk, or ends the response; no-op while h2o
+  // still holds a chunk.
+  void SendNext(const std::string& id);
   // An error answer: short text body with the error id; `close` ends the
   // connection after it (malformed requests).
   void SendError(h2o_req_t* req, const std::string& id, int status, absl::string_view message,
@@ -182,10 +228,34 @@ class Gateway::Impl {
   int in_flight_ = 0;    // loop thread only
   std::unordered_map<std::string, InFlight> pending_;  // loop thread only
   std::unordered_map<h2o_conn_t*, Connection*> http1_connections_;  // loop thread only
+  std::unordered_map<std::string, Stream> streams_;                  // loop thread only
 
+  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
   absl::Mutex mu_;
-  std::deque<Completion> completions_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class Gateway::Impl::Receiver final : public ResponseBodyReceiver {
+ public:
+  Receiver(std::shared_ptr<Mailbox> mailbox, std::string id) : mailbox_(std::move(mailbox)), id_(std::move(id)) {}
+  void OnData(std::string data) override {
+    Completion completion;
+    completion.kind = Completion::Kind::kData;
+    completion.id = id_;
+    completion.data = std::move(data);
+    mailbox_->Post(std::move(completion));
+  }
+  void OnEnd(absl::Status status) override {
+    Completion completion;
+    completion.kind = Completion::Kind::kEnd;
+    completion.id = id_;
+    completion.status = std::move(status);
+    mailbox_->Post(std::move(completion));
+  }
+
+ private:
+  std::shared_ptr<Mailbox> mailbox_;
+  std::string id_;
 };
 
 absl::Status Gateway::Impl::Start() {
@@ -233,6 +303,7 @@ absl::Status Gateway::Impl::Start() {
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   uv_async_init(&loop_, &wakeup_, OnWakeup);
   wakeup_.data = this;
+  mailbox_->wakeup = &wakeup_;
   uv_timer_init(&loop_, &watch_clients_);
   watch_clients_.data = this;
   uv_timer_start(&watch_clients_, OnWatchClients, 200, 200);
@@ -248,7 +319,10 @@ void Gateway::Impl::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  uv_async_send(&wakeup_);
+  {
+    absl::MutexLock lock(&mailbox_->mu);
+    if (!mailbox_->closed) uv_async_send(&wakeup_);
+  }
   thread_.join();
 }
 
@@ -390,13 +464,13 @@ int Gateway::Impl::Handle(h2o_req_t* req) {
   memcpy(token->id, id.c_str(), sizeof(token->id));
   pending_.emplace(id, InFlight{req, absl::Now(), *target, lower_host});
   in_flight_++;
-  backend_.Invoke(*target, std::move(request), id,
-                  [this, id](absl::StatusOr<v1::InvokeResponse> result) {
-                    {
-                      absl::MutexLock lock(&mu_);
-                      completions_.push_back(Completion{id, std::move(result)});
-                    }
-                    uv_async_send(&wakeup_);
+  backend_.Invoke(*target, std::move(request), id, std::make_shared<Receiver>(mailbox_, id),
+                  options_.stream_window_bytes,
+                  [mailbox = mailbox_, id](absl::StatusOr<v1::InvokeResponse> result) {
+                    Completion completion;
+                    completion.id = id;
+                    completion.result = std::move(result);
+                    mailbox->Post(std::move(completion));
                   });
   return 0;
 }
@@ -442,10 +516,26 @@ void Gateway::Impl::OnWakeup(uv_async_t* handle) {
   bool stopping;
   {
     absl::MutexLock lock(&impl->mu_);
-    done.swap(impl->completions_);
     stopping = impl->stopping_;
   }
-  for (Completion& completion : done) impl->Answer(completion.id, std::move(completion.result));
+  {
+    absl::MutexLock lock(&impl->mailbox_->mu);
+    done.swap(impl->mailbox_->items);
+    if (stopping) impl->mailbox_->closed = true;  // before the async handle closes
+  }
+  for (Completion& completion : done) {
+    switch (completion.kind) {
+      case Completion::Kind::kResult:
+        impl->Answer(completion.id, std::move(completion.result));
+        break;
+      case Completion::Kind::kData:
+        impl->StreamData(completion.id, std::move(completion.data));
+        break;
+      case Completion::Kind::kEnd:
+        impl->StreamEnd(completion.id, std::move(completion.status));
+        break;
+    }
+  }
   if (stopping) {
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->listener_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->wakeup_), nullptr);
@@ -467,7 +557,12 @@ void Gateway::Impl::OnWakeup(uv_async_t* handle) {
 
 void Gateway::Impl::Answer(const std::string& id, absl::StatusOr<v1::InvokeResponse> result) {
   auto found = pending_.find(id);
-  if (found == pending_.end()) return;  // the client is gone
+  if (found == pending_.end()) {
+    // The client is gone (its invocation was cancelled then); a body that
+    // started streaming meanwhile is stopped too.
+    if (result.ok() && result->result().http().body_streamed()) backend_.Cancel(id);
+    return;
+  }
   InFlight flight = std::move(found->second);
   pending_.erase(found);
   in_flight_--;
@@ -522,9 +617,94 @@ void Gateway::Impl::Answer(const std::string& id, absl::StatusOr<v1::InvokeRespo
   }
   h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("kiln-request-id"), 0, nullptr,
                         h2o_strdup(&req->pool, id.data(), id.size()).base, id.size());
+  if (http.body_streamed()) {
+    // No Content-Length: chunked on HTTP/1.1. The head goes out now; the
+    // body follows as the worker sends it and the client takes it.
+    auto* generator = static_cast<StreamGenerator*>(h2o_mem_alloc_pool(&req->pool, sizeof(StreamGenerator)));
+    generator->super.proceed = OnStreamProceed;
+    generator->super.stop = OnStreamStop;
+    generator->impl = this;
+    memcpy(generator->id, id.c_str(), sizeof(generator->id));
+    Stream& stream = streams_[id];
+    stream.req = req;
+    stream.flight = std::move(flight);
+    stream.version = result->version();
+    stream.cold = outcome.cold();
+    stream.in_send = true;
+    h2o_start_response(req, &generator->super);
+    h2o_send(req, nullptr, 0, H2O_SEND_STATE_IN_PROGRESS);
+    return;
+  }
   Log(req, id, &flight, req->res.status, http.body().size(), result->version(), outcome.cold());
   req->res.content_length = http.body().size();
   h2o_send_inline(req, http.body().data(), http.body().size());
+}
+
+void Gateway::Impl::StreamData(const std::string& id, std::string data) {
+  auto found = streams_.find(id);
+  if (found == streams_.end()) return;  // the client left
+  found->second.queue.push_back(std::move(data));
+  SendNext(id);
+}
+
+void Gateway::Impl::StreamEnd(const std::string& id, absl::Status status) {
+  auto found = streams_.find(id);
+  if (found == streams_.end()) return;
+  found->second.ended = true;
+  found->second.end_status = std::move(status);
+  SendNext(id);
+}
+
+void Gateway::Impl::SendNext(const std::string& id) {
+  auto found = streams_.find(id);
+  if (found == streams_.end()) return;
+  Stream& stream = found->second;
+  if (stream.in_send) return;
+  h2o_req_t* req = stream.req;
+  if (!stream.queue.empty()) {
+    stream.sending = std::move(stream.queue.front());
+    stream.queue.pop_front();
+    stream.bytes += stream.sending.size();
+    stream.in_send = true;
+    h2o_iovec_t buf = h2o_iovec_init(stream.sending.data(), stream.sending.size());
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+    return;
+  }
+  if (!stream.ended) return;
+  // The end: a complete body finishes the response; a broken one aborts it
+  // (the client sees a truncated chunked body or a reset stream, never a
+  // clean end).
+  const bool complete = stream.end_status.ok();
+  Log(req, id, &stream.flight, req->res.status, stream.bytes, stream.version, stream.cold);
+  streams_.erase(found);
+  h2o_send(req, nullptr, 0, complete ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_ERROR);
+}
+
+void Gateway::Impl::OnStreamProceed(h2o_generator_t* generator, h2o_req_t*) {
+  auto* self = reinterpret_cast<StreamGenerator*>(generator);
+  Impl* impl = self->impl;
+  const std::string id(self->id);
+  auto found = impl->streams_.find(id);
+  if (found == impl->streams_.end()) return;
+  Stream& stream = found->second;
+  stream.in_send = false;
+  // What h2o wrote out is room for more from the worker.
+  if (!stream.sending.empty()) impl->backend_.Credit(id, stream.sending.size());
+  stream.sending.clear();
+  impl->SendNext(id);
+}
+
+void Gateway::Impl::OnStreamStop(h2o_generator_t* generator, h2o_req_t* req) {
+  auto* self = reinterpret_cast<StreamGenerator*>(generator);
+  Impl* impl = self->impl;
+  const std::string id(self->id);
+  auto found = impl->streams_.find(id);
+  if (found == impl->streams_.end()) return;
+  // The client went away mid-body: stop the function.
+  impl->Log(req, id, &found->second.flight, req->res.status, found->second.bytes, found->second.version,
+            found->second.cold);
+  impl->streams_.erase(found);
+  impl->backend_.Cancel(id);
 }
 
 void Gateway::Impl::SendError(h2o_req_t* req, const std::string& id, int status, absl::string_view message,

@@ -2,7 +2,8 @@
 // thread that routes each request to a function through an HttpBackend and
 // writes back what the function answered. It enforces the request limits and
 // refuses request smuggling shapes; every response carries kiln-request-id;
-// one access-log line per request.
+// one access-log line per request. A function's stream response body is
+// relayed as it comes (chunked on HTTP/1.1), paced by the client.
 #pragma once
 
 #include <functional>
@@ -38,6 +39,9 @@ struct GatewayOptions {
   int max_in_flight = 4096;                // further requests get 503 at once
   absl::Duration request_timeout = absl::Seconds(10);  // to receive a request (slowloris)
   absl::Duration idle_timeout = absl::Seconds(60);     // an HTTP/2 connection with no stream
+  // A streamed response body may run this far ahead of what the client took
+  // (the gateway's memory per streaming response).
+  size_t stream_window_bytes = 1u << 20;
   // Receives one entry per request, on the gateway's thread; null: none.
   std::function<void(const AccessLogEntry&)> access_log;
 };

@@ -11,9 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -35,10 +38,16 @@ class FakeBackend final : public HttpBackend {
   std::optional<RouteTarget> Route(absl::string_view host, absl::string_view path) override {
     if (host == "hello.acme.localhost") return RouteTarget{"acme", "hello", 0};
     if (host == "small.acme.localhost") return RouteTarget{"acme", "small", 16};
+    if (host == "stream.acme.localhost") return RouteTarget{"acme", "stream", 0};
     return std::nullopt;
   }
 
-  void Invoke(const RouteTarget& target, v1::HttpRequest request, std::string request_id, Done done) override {
+  void Invoke(const RouteTarget& target, v1::HttpRequest request, std::string request_id,
+              std::shared_ptr<ResponseBodyReceiver> body, size_t window, Done done) override {
+    if (target.function == "stream") {
+      streamer_.Start(request, request_id, std::move(body), window, std::move(done));
+      return;
+    }
     absl::MutexLock lock(&mu_);
     requests_.push_back(request);
     if (hold_) {
@@ -50,7 +59,109 @@ class FakeBackend final : public HttpBackend {
     mu_.Lock();
   }
 
-  void Cancel(const std::string& request_id) override { cancelled_++; }
+  void Cancel(const std::string& request_id) override {
+    cancelled_++;
+    streamer_.Cancel();
+  }
+  void Credit(const std::string& request_id, size_t bytes) override { streamer_.Credit(bytes); }
+
+  // Plays a function that streams `total` bytes (query ?total=N&chunk=C, or
+  // /broken to fail half way) the way the fleet relays one: chunks on
+  // another thread, never more than the window ahead of the credit.
+  class Streamer {
+   public:
+    ~Streamer() { Join(); }
+    void Start(const v1::HttpRequest& request, const std::string& id, std::shared_ptr<ResponseBodyReceiver> body,
+               size_t window, Done done) {
+      Join();
+      const std::string& url = request.url();
+      auto param = [&](const std::string& name, size_t fallback) -> size_t {
+        size_t at = url.find(name + "=");
+        return at == std::string::npos ? fallback : std::stoull(url.substr(at + name.size() + 1));
+      };
+      const size_t total = param("total", 1000), chunk = param("chunk", 100);
+      const bool broken = url.find("/broken") != std::string::npos;
+      {
+        absl::MutexLock lock(&mu_);
+        window_ = window;
+        sent_ = credited_ = max_ahead_ = 0;
+        cancelled_ = false;
+        ended_ = false;
+      }
+      v1::InvokeResponse head;
+      head.set_request_id(id);
+      head.set_version(1);
+      v1::HttpResponse* http = head.mutable_result()->mutable_http();
+      http->set_status(200);
+      http->set_body_streamed(true);
+      v1::Header* type = http->add_headers();
+      type->set_name("content-type");
+      type->set_value("application/octet-stream");
+      done(head);
+      thread_ = std::thread([this, body, total, chunk, broken] {
+        size_t produced = 0;
+        while (produced < total) {
+          const size_t n = std::min(chunk, total - produced);
+          {
+            absl::MutexLock lock(&mu_);
+            auto room = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+              return cancelled_ || sent_ + n <= credited_ + window_;
+            };
+            if (!mu_.AwaitWithTimeout(absl::Condition(&room), absl::Seconds(20)) || cancelled_) break;
+            sent_ += n;
+            max_ahead_ = std::max(max_ahead_, sent_ - credited_);
+          }
+          if (broken && produced >= total / 2) {
+            body->OnEnd(absl::AbortedError("the source broke"));
+            Finish();
+            return;
+          }
+          body->OnData(std::string(n, static_cast<char>('a' + (produced / chunk) % 26)));
+          produced += n;
+        }
+        absl::MutexLock lock(&mu_);
+        const bool cancelled = cancelled_;
+        mu_.Unlock();
+        body->OnEnd(cancelled ? absl::CancelledError("cancelled") : absl::OkStatus());
+        mu_.Lock();
+        ended_ = true;
+      });
+    }
+    void Cancel() {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+    }
+    void Credit(size_t bytes) {
+      absl::MutexLock lock(&mu_);
+      credited_ += bytes;
+    }
+    size_t max_ahead() {
+      absl::MutexLock lock(&mu_);
+      return max_ahead_;
+    }
+    bool cancelled() {
+      absl::MutexLock lock(&mu_);
+      return cancelled_;
+    }
+    void Join() {
+      if (thread_.joinable()) thread_.join();
+    }
+
+   private:
+    void Finish() {
+      absl::MutexLock lock(&mu_);
+      ended_ = true;
+    }
+    absl::Mutex mu_;
+    size_t window_ ABSL_GUARDED_BY(mu_) = 0;
+    size_t sent_ ABSL_GUARDED_BY(mu_) = 0;
+    size_t credited_ ABSL_GUARDED_BY(mu_) = 0;
+    size_t max_ahead_ ABSL_GUARDED_BY(mu_) = 0;
+    bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+    bool ended_ ABSL_GUARDED_BY(mu_) = false;
+    std::thread thread_;
+  };
+  Streamer& streamer() { return streamer_; }
 
   void set_answer(std::function<absl::StatusOr<v1::InvokeResponse>(const v1::HttpRequest&)> answer) {
     answer_ = std::move(answer);
@@ -76,6 +187,7 @@ class FakeBackend final : public HttpBackend {
   std::atomic<int> cancelled_{0};
 
  private:
+  Streamer streamer_;
   absl::Mutex mu_;
   std::vector<v1::HttpRequest> requests_;
   bool hold_ = false;
@@ -113,6 +225,7 @@ class Client {
   }
   ~Client() { close(fd_); }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   void Send(const std::string& data) { (void)!write(fd_, data.data(), data.size()); }
   // Reads until `count` complete responses arrived (by Content-Length), the
   // connection closed, or `timeout` passed.
@@ -372,6 +485,165 @@ TEST_F(GatewayTest, ClientThatLeavesCancelsItsInvocation) {
   for (int i = 0; i < 100 && backend_.cancelled_ == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(backend_.cancelled_, 1);
   for (auto& done : backend_.TakeHeld()) done(absl::UnavailableError("late"));  // answered after: dropped
+}
+
+// Reads a whole chunked response: until the terminating chunk, the server
+// closing, or `timeout`. Returns the head and the de-chunked body; sets
+// `complete` when the terminating chunk arrived. Keeps only a running count
+// of body bytes when `keep_body` is false (for large bodies).
+struct ChunkedResponse {
+  std::string head;
+  std::string body;
+  size_t body_bytes = 0;
+  bool complete = false;
+  bool closed = false;
+  bool malformed = false;
+  std::string raw_tail;  // where parsing stopped, when malformed
+};
+
+ChunkedResponse ReadChunked(int fd, absl::Duration timeout, bool keep_body = true) {
+  ChunkedResponse out;
+  std::string buffer;
+  bool in_body = false;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!out.complete && absl::Now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    char data[65536];
+    ssize_t n = read(fd, data, sizeof(data));
+    if (n <= 0) {
+      out.closed = true;
+      break;
+    }
+    buffer.append(data, n);
+    if (!in_body) {
+      size_t end = buffer.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      out.head = buffer.substr(0, end + 4);
+      buffer.erase(0, end + 4);
+      in_body = true;
+    }
+    // Parse as many whole chunks as are buffered.
+    while (true) {
+      size_t line = buffer.find("\r\n");
+      if (line == std::string::npos) break;
+      const std::string size_text = buffer.substr(0, line);
+      char* end = nullptr;
+      const size_t size = std::strtoul(size_text.c_str(), &end, 16);
+      if (size_text.empty() || end != size_text.c_str() + size_text.size()) {
+        // Not a chunk: h2o ends an aborted body this way ("\r\n1\r\n", then
+        // it closes), so no client can take it for complete. Drain to EOF.
+        out.malformed = true;
+        out.raw_tail = buffer.substr(0, 200);
+        while (absl::Now() < deadline) {
+          pollfd p{fd, POLLIN, 0};
+          if (poll(&p, 1, 50) <= 0) continue;
+          if (read(fd, data, sizeof(data)) <= 0) {
+            out.closed = true;
+            break;
+          }
+        }
+        return out;
+      }
+      if (buffer.size() < line + 2 + size + 2) break;
+      if (size == 0) {
+        out.complete = true;
+        break;
+      }
+      if (keep_body) out.body.append(buffer, line + 2, size);
+      out.body_bytes += size;
+      buffer.erase(0, line + 2 + size + 2);
+    }
+  }
+  return out;
+}
+
+size_t RssBytes() {
+  FILE* f = fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (f != nullptr) {
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+  }
+  return static_cast<size_t>(resident) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST_F(GatewayTest, AStreamedBodyIsRelayedChunked) {
+  Client client(gateway_->port());
+  client.Send("GET /?total=1000&chunk=100 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n");
+  ChunkedResponse response = ReadChunked(client.fd(), absl::Seconds(10));
+  EXPECT_THAT(response.head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(response.head, HasSubstr("transfer-encoding: chunked\r\n"));
+  EXPECT_THAT(response.head, HasSubstr("kiln-request-id: "));
+  EXPECT_THAT(response.head, ::testing::Not(HasSubstr("content-length")));
+  ASSERT_TRUE(response.complete);
+  EXPECT_EQ(response.body.size(), 1000u);
+  EXPECT_EQ(response.body.substr(0, 100), std::string(100, 'a'));
+  EXPECT_EQ(response.body.substr(900), std::string(100, 'j'));
+  backend_.streamer().Join();
+  // The connection stays usable (keep-alive) after a streamed response.
+  client.Send("GET / HTTP/1.1\r\nHost: hello.acme.localhost\r\n\r\n");
+  ChunkedResponse next = ReadChunked(client.fd(), absl::Seconds(2));
+  EXPECT_THAT(next.head, StartsWith("HTTP/1.1 201 "));
+  absl::MutexLock lock(&log_mu_);
+  bool logged = false;
+  for (const AccessLogEntry& entry : log_) logged |= entry.function == "stream" && entry.bytes == 1000;
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(GatewayTest, HundredMebibyteDownloadStreamsWithBoundedMemory) {
+  const size_t total = 100u << 20;
+  const size_t rss_before = RssBytes();
+  Client client(gateway_->port());
+  client.Send(absl::StrCat("GET /?total=", total, "&chunk=65536 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n"));
+  size_t rss_peak = rss_before;
+  ChunkedResponse response;
+  // Read slowly at first (the client sets the pace), then at full speed.
+  absl::SleepFor(absl::Milliseconds(300));
+  rss_peak = std::max(rss_peak, RssBytes());
+  response = ReadChunked(client.fd(), absl::Seconds(60), /*keep_body=*/false);
+  rss_peak = std::max(rss_peak, RssBytes());
+  ASSERT_TRUE(response.complete);
+  EXPECT_EQ(response.body_bytes, total);
+  // The producer never ran more than the window (1 MiB) ahead of what the
+  // client took, and the process did not grow by anything near 100 MiB.
+  EXPECT_LE(backend_.streamer().max_ahead(), (1u << 20));
+  EXPECT_LT(rss_peak - rss_before, 24u << 20);
+}
+
+TEST_F(GatewayTest, AStreamThatBreaksAbortsTheResponse) {
+  Client client(gateway_->port());
+  client.Send("GET /broken?total=1000&chunk=100 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n");
+  ChunkedResponse response = ReadChunked(client.fd(), absl::Seconds(10));
+  EXPECT_THAT(response.head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_FALSE(response.complete);  // never a clean end
+  EXPECT_TRUE(response.closed);
+  EXPECT_LT(response.body.size(), 1000u);
+}
+
+TEST_F(GatewayTest, AClientLeavingMidBodyCancelsTheInvocation) {
+  {
+    Client client(gateway_->port());
+    client.Send("GET /?total=104857600&chunk=65536 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n");
+    // Take the head and a little of the body, then leave with the rest unread.
+    char buffer[4096];
+    pollfd p{client.fd(), POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    ASSERT_GT(read(client.fd(), buffer, sizeof(buffer)), 0);
+    EXPECT_EQ(std::string(buffer, 15), "HTTP/1.1 200 OK");
+    absl::SleepFor(absl::Milliseconds(100));
+  }  // closes mid-body
+  for (int i = 0; i < 300 && !backend_.streamer().cancelled(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(backend_.streamer().cancelled());
+  backend_.streamer().Join();
+}
+
+TEST_F(GatewayTest, AStreamedBodyOverHttp2) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(gateway_->port()) + "/?total=300000&chunk=1000";
+  std::string response = Curl("--http2-prior-knowledge -o /dev/null -w 'status=%{http_code} bytes=%{size_download}' "
+                              "-H 'Host: stream.acme.localhost' '" + url + "'");
+  EXPECT_THAT(response, HasSubstr("status=200 bytes=300000")) << response;
+  backend_.streamer().Join();
 }
 
 class GatewayLimitsTest : public GatewayTest {

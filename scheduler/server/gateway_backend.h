@@ -19,8 +19,13 @@ class GatewayBackend final : public gateway::HttpBackend {
   std::optional<gateway::RouteTarget> Route(absl::string_view host,
                                             absl::string_view path) override;
   void Invoke(const gateway::RouteTarget& target, kiln::v1::HttpRequest request,
-              std::string request_id,
+              std::string request_id, std::shared_ptr<gateway::ResponseBodyReceiver> body,
+              size_t stream_window_bytes,
               absl::AnyInvocable<void(absl::StatusOr<kiln::v1::InvokeResponse>)> done) override;
+  void Cancel(const std::string& request_id) override { invoker_.Cancel(request_id); }
+  void Credit(const std::string& request_id, size_t bytes) override {
+    invoker_.Credit(request_id, bytes);
+  }
 
  private:
   Invoker& invoker_;

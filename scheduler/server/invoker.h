@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -21,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "kiln/v1/common.pb.h"
 #include "kiln/v1/control.pb.h"
+#include "scheduler/fleet/fleet.h"
 #include "scheduler/server/route_table.h"
 
 namespace kiln::scheduler {
@@ -32,6 +34,12 @@ struct Invocation {
   uint64_t version = 0;  // 0: the active version
   kiln::v1::InvocationEvent event;
   std::string request_id;  // empty: one is generated (returned in the response)
+  // Set (HTTP): a stream response body may stream into it (see
+  // Fleet's InvocationRequest::body); the response then holds the head.
+  std::shared_ptr<ResponseBodySink> body;
+  size_t stream_window_bytes = 1 << 20;
+  // Reachable by request_id for Cancel and Credit (ids must be unique).
+  bool cancellable = false;
 };
 
 using InvokeCallback = absl::AnyInvocable<void(absl::StatusOr<kiln::v1::InvokeResponse>)>;
@@ -66,6 +74,11 @@ class Invoker {
   // matches or the function does not exist.
   virtual absl::StatusOr<RouteTarget> ResolveRoute(absl::string_view host,
                                                    absl::string_view path) const = 0;
+
+  // The caller of cancellable invocation `request_id` went away: stop it.
+  virtual void Cancel(const std::string& request_id) {}
+  // The caller of `request_id` consumed `bytes` more of its streamed body.
+  virtual void Credit(const std::string& request_id, size_t bytes) {}
 };
 
 }  // namespace kiln::scheduler

@@ -279,6 +279,9 @@ void SchedulerCore::Invoke(Invocation invocation, InvokeCallback done) {
   }
   request.event = std::move(invocation.event);
   request.request_id = invocation.request_id;
+  request.body = std::move(invocation.body);
+  request.stream_window_bytes = invocation.stream_window_bytes;
+  request.cancellable = invocation.cancellable;
   const uint64_t version = request.function.version();
   fleet_->Invoke(std::move(request),
                  [done = std::move(done), version, request_id = std::move(invocation.request_id)](
@@ -294,6 +297,14 @@ void SchedulerCore::Invoke(Invocation invocation, InvokeCallback done) {
                    response.set_worker_id(std::move(reply->worker_id));
                    done(std::move(response));
                  });
+}
+
+void SchedulerCore::Cancel(const std::string& request_id) {
+  if (fleet_ != nullptr) fleet_->Cancel(request_id);
+}
+
+void SchedulerCore::Credit(const std::string& request_id, size_t bytes) {
+  if (fleet_ != nullptr) fleet_->Credit(request_id, bytes);
 }
 
 absl::StatusOr<RouteTarget> SchedulerCore::ResolveRoute(absl::string_view host,

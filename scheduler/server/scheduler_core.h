@@ -108,6 +108,8 @@ class SchedulerCore final : public Invoker, public VersionSource {
 
   // Invoker.
   void Invoke(Invocation invocation, InvokeCallback done) override;
+  void Cancel(const std::string& request_id) override;
+  void Credit(const std::string& request_id, size_t bytes) override;
   absl::StatusOr<RouteTarget> ResolveRoute(absl::string_view host,
                                            absl::string_view path) const override;
 

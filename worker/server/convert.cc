@@ -71,12 +71,14 @@ v1::InvocationError::Kind ErrorKind(const InvocationOutcome& outcome) {
     case Status::kNotFound: return v1::InvocationError::NOT_FOUND;
     case Status::kUnavailable: return v1::InvocationError::UNAVAILABLE;
     case Status::kInternal: return v1::InvocationError::INTERNAL;
+    case Status::kCancelled: return v1::InvocationError::CANCELLED;
     case Status::kBreach:
       switch (outcome.breach) {
         case Breach::kCpu: return v1::InvocationError::CPU_LIMIT;
         case Breach::kWall: return v1::InvocationError::WALL_LIMIT;
         case Breach::kMemory: return v1::InvocationError::MEMORY_LIMIT;
         case Breach::kResponseSize: return v1::InvocationError::RESPONSE_TOO_LARGE;
+        case Breach::kCancelled: return v1::InvocationError::CANCELLED;
         case Breach::kNone: break;
       }
   }
@@ -117,6 +119,7 @@ void ToProto(const InvocationOutcome& outcome, v1::InvocationEvent::KindCase kin
       header->set_value(value);
     }
     http->set_body(outcome.http.body);
+    http->set_body_streamed(outcome.http.body_streamed);
     return;
   }
   result->set_scheduled_ok(true);

@@ -176,6 +176,30 @@ void WorkerClient::HandleLoad(const v1::LoadFunction& load) {
   Send(std::move(frame));
 }
 
+// A streamed response body, as BodyChunk frames on the stream (behind the
+// result frame with its head: both go through the one outbox, in order).
+class WorkerClient::StreamedBody final : public ResponseBodyWriter {
+ public:
+  StreamedBody(WorkerClient* client, uint64_t id) : client_(client), id_(id) {}
+  void Write(std::string chunk) override {
+    v1::WorkerFrame frame;
+    frame.mutable_response_body()->set_invocation_id(id_);
+    frame.mutable_response_body()->set_data(std::move(chunk));
+    client_->Send(std::move(frame));
+  }
+  void End(std::string error) override {
+    v1::WorkerFrame frame;
+    frame.mutable_response_body()->set_invocation_id(id_);
+    frame.mutable_response_body()->set_last(true);
+    frame.mutable_response_body()->set_error(std::move(error));
+    client_->Send(std::move(frame));
+  }
+
+ private:
+  WorkerClient* const client_;
+  const uint64_t id_;
+};
+
 void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
   const uint64_t id = invoke.invocation_id();
   const v1::InvocationEvent::KindCase kind = invoke.event().kind_case();
@@ -198,9 +222,16 @@ void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
     answer(outcome);
     return;
   }
+  InvokeOptions options;
+  options.id = id;  // for Cancel and BodyCredit frames
+  if (invoke.stream_window_bytes() > 0 && std::holds_alternative<HttpRequest>(*event)) {
+    options.body = std::make_unique<StreamedBody>(this, id);
+    options.initial_credit = invoke.stream_window_bytes();
+  }
   runtime_.Invoke(ToKey(invoke.function()), std::move(*event), invoke.request_id(),
-                  [answer](InvocationOutcome outcome) { answer(outcome); });
+                  [answer](InvocationOutcome outcome) { answer(outcome); }, std::move(options));
 }
+
 
 absl::Status WorkerClient::Serve() {
   v1::SchedulerFrame frame;
@@ -244,6 +275,11 @@ void WorkerClient::Dispatch(v1::SchedulerFrame& frame) {
       break;
     }
     case v1::SchedulerFrame::kCancel:
+      runtime_.Cancel(frame.cancel().invocation_id());
+      break;
+    case v1::SchedulerFrame::kBodyCredit:
+      runtime_.GrantCredit(frame.body_credit().invocation_id(), frame.body_credit().bytes());
+      break;
     case v1::SchedulerFrame::kRequestBody:
     case v1::SchedulerFrame::kRegisterAck:
     case v1::SchedulerFrame::kDrain:

@@ -64,6 +64,7 @@ class WorkerClient {
   absl::Status Serve();
 
  private:
+  class StreamedBody;
   void Send(v1::WorkerFrame frame);
   void WriterMain();
   void BuilderMain();
