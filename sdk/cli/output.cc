@@ -128,9 +128,10 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
       break;
     case absl::StatusCode::kNotFound:
       if (!context.function.empty()) {
-        failure.message = absl::StrCat("no function \"", context.function, "\" in tenant \"",
-                                       context.tenant, "\" (", status.message(), ")");
+        failure.message = absl::StrCat("unknown function \"", context.function, "\" in tenant \"",
+                                       context.tenant, "\"");
         failure.hint = "see `kiln list` for what is deployed, or deploy it with `kiln deploy PATH`";
+        failure.fields["detail"] = std::string(status.message());
       }
       break;
     case absl::StatusCode::kDeadlineExceeded:
