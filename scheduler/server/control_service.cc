@@ -231,8 +231,7 @@ grpc::Status ControlService::SetSecret(grpc::ServerContext* context,
                                        kiln::v1::SetSecretResponse* response) {
   absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
-  absl::StatusOr<SecretChange> change =
-      core_.SetSecret(*tenant, request->name(), request->value());
+  absl::StatusOr<SecretChange> change = core_.SetSecret(*tenant, request->name(), request->value());
   if (!change.ok()) return ToGrpcStatus(change.status());
   response->set_created(change->created);
   response->set_unchanged(change->unchanged);

@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "common/status_macros.h"
 #include "scheduler/store/digest.h"
 #include "scheduler/store/validate.h"
@@ -315,8 +315,9 @@ absl::StatusOr<FunctionView> SchedulerCore::RecommitActive(absl::string_view ten
                                              .snapshot = snapshot}));
   Publish(version, std::move(routes));
   KILN_ASSIGN_OR_RETURN(FunctionRecord function, store_.GetFunction(tenant, name));
-  return FunctionView{
-      .function = std::move(function), .active = std::move(version), .url = FunctionUrl(tenant, name)};
+  return FunctionView{.function = std::move(function),
+                      .active = std::move(version),
+                      .url = FunctionUrl(tenant, name)};
 }
 
 absl::StatusOr<SecretChange> SchedulerCore::SetSecret(absl::string_view tenant,
@@ -373,9 +374,9 @@ absl::Status SchedulerCore::DeleteSecret(absl::string_view tenant, absl::string_
   absl::MutexLock write(&write_mu_);
   std::vector<std::string> binders = SecretBinders(tenant, name);
   if (!binders.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "secret \"", name, "\" is bound by ", absl::StrJoin(binders, ", "),
-        "; remove it from their secrets and deploy them first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("secret \"", name, "\" is bound by ", absl::StrJoin(binders, ", "),
+                     "; remove it from their secrets and deploy them first"));
   }
   KILN_RETURN_IF_ERROR(store_.DeleteSecret(tenant, name));
   Log("core", absl::StrCat("deleted secret ", tenant, "/", name));

@@ -201,8 +201,7 @@ absl::Status ValidateSecret(absl::string_view name, absl::string_view value) {
   // Secrets reach functions as JavaScript strings (and the worker as proto
   // strings), so they must be text.
   if (!IsUtf8(value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("secret ", Quote(name), " is not UTF-8 text"));
+    return absl::InvalidArgumentError(absl::StrCat("secret ", Quote(name), " is not UTF-8 text"));
   }
   return absl::OkStatus();
 }

@@ -216,7 +216,7 @@ TEST(ValidateSecretTest, ValueIsNonEmptyUtf8Text) {
   EXPECT_THAT(ValidateSecret("K", "\xff"), InvalidWith("secret \"K\" is not UTF-8 text"));
   EXPECT_THAT(ValidateSecret("K", "\xc0\xaf"), InvalidWith("not UTF-8"));      // overlong '/'
   EXPECT_THAT(ValidateSecret("K", "\xed\xa0\x80"), InvalidWith("not UTF-8"));  // a surrogate
-  EXPECT_THAT(ValidateSecret("K", "ab\xe2\x82"), InvalidWith("not UTF-8"));     // cut short
+  EXPECT_THAT(ValidateSecret("K", "ab\xe2\x82"), InvalidWith("not UTF-8"));    // cut short
 }
 
 TEST(ValidateDeployTest, ChecksEveryPart) {

@@ -176,8 +176,9 @@ TEST_F(CliTest, DeployWithAnUnknownConfigKeyNamesItAndSendsNothing) {
 
 // A bundle big enough for a progress line: one module with a long string.
 std::string BigModule(size_t bytes) {
-  return absl::StrCat("const pad = \"", std::string(bytes, 'x'),
-                      "\";\nexport default { fetch() { return new Response(String(pad.length)); } };\n");
+  return absl::StrCat(
+      "const pad = \"", std::string(bytes, 'x'),
+      "\";\nexport default { fetch() { return new Response(String(pad.length)); } };\n");
 }
 
 TEST_F(CliTest, DeployOfABigBundleShowsUploadProgressOnATerminal) {
@@ -616,8 +617,9 @@ TEST_F(CliTest, UsageErrorsAreExit2) {
            {{"rollback", "hello", "--to", "x"}, "--to"},
            {{"list", "--api", "no-port"}, "no port"},
            {{"up", "--workers", "0"}, "--workers"},
-           {{"secrets"}, "kiln: no secrets command given — the secrets commands are set, list, "
-                         "delete; see `kiln secrets --help`"},
+           {{"secrets"},
+            "kiln: no secrets command given — the secrets commands are set, list, "
+            "delete; see `kiln secrets --help`"},
            {{"secrets", "set"}, "name is required"},
            {{"secrets", "sett", "X"}, "kiln: unknown command \"secrets sett\""},
        }) {

@@ -322,8 +322,7 @@ int DeployLoaded(Session& session, const DeployOptions& options,
   if (progress.has_value()) {
     on_progress = [&progress](uint64_t sent, uint64_t total) { progress->Update(sent, total); };
   }
-  absl::StatusOr<kiln::v1::DeployResponse> deployed =
-      session.client->Deploy(*request, on_progress);
+  absl::StatusOr<kiln::v1::DeployResponse> deployed = session.client->Deploy(*request, on_progress);
   if (progress.has_value()) progress->Clear();
   const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (!deployed.ok()) {

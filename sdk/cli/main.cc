@@ -166,8 +166,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   CLI::App* secrets = app.add_subcommand(
-      "secrets", "Manage the tenant's secrets: values functions read from env (see `secrets` in "
-                 "kiln.toml)");
+      "secrets",
+      "Manage the tenant's secrets: values functions read from env (see `secrets` in "
+      "kiln.toml)");
   secrets->require_subcommand(1);
   SecretSetOptions secret_set;
   CLI::App* secret_set_cmd = secrets->add_subcommand(
@@ -207,7 +208,8 @@ int main(int argc, char** argv) {
     std::string command;
     for (CLI::App* sub : app.get_subcommands()) {
       command = absl::StrCat(" ", sub->get_name());
-      for (CLI::App* inner : sub->get_subcommands()) absl::StrAppend(&command, " ", inner->get_name());
+      for (CLI::App* inner : sub->get_subcommands())
+        absl::StrAppend(&command, " ", inner->get_name());
     }
     failure.hint = absl::StrCat("see `kiln", command, " --help`");
     if (command == " secrets" && secrets->get_subcommands().empty()) {

@@ -199,9 +199,9 @@ int RunUp(const GlobalOptions& global, const PlatformOptions& options) {
                 {"http", ready->http},
                 {"data_dir", command->data_dir},
                 {"token_file", token_file}});
-      out.Line(absl::StrCat("kiln: Kiln is up. API ", ready->api, "; functions answer at http://NAME.",
-                            kDefaultTenant, ".", command->base_domain, ":", HttpPort(ready->http),
-                            "/"));
+      out.Line(absl::StrCat("kiln: Kiln is up. API ", ready->api,
+                            "; functions answer at http://NAME.", kDefaultTenant, ".",
+                            command->base_domain, ":", HttpPort(ready->http), "/"));
       out.Line(absl::StrCat("kiln: the default tenant's token is in ", token_file,
                             ". In another terminal: kiln deploy examples/hello", more,
                             ". Ctrl-C stops Kiln."));

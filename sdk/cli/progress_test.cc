@@ -61,7 +61,7 @@ TEST(ProgressTest, RedrawsInPlaceAtMostEveryIntervalAndEndsErased) {
     now += absl::Milliseconds(60);
     line.Update(512 << 10, 1 << 20);  // drawn
     line.Update(1 << 20, 1 << 20);    // the end: always drawn
-  }  // destroyed: erased
+  }                                   // destroyed: erased
   std::vector<std::string> frames = absl::StrSplit(out.text(), "\r\033[K");
   EXPECT_THAT(frames, ElementsAre("", "Uploading hello: 64.0 KiB / 1.0 MiB (6%)",
                                   "Uploading hello: 512.0 KiB / 1.0 MiB (50%)",

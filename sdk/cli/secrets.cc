@@ -50,8 +50,8 @@ absl::StatusOr<std::string> ReadSecretValue(const SecretSetOptions& options, con
   if (options.has_value) return options.value;
   if (isatty(STDIN_FILENO)) {
     if (!out.json()) {
-      std::fprintf(stderr, "Value of secret %s (typing is hidden; Enter ends it): ",
-                   options.name.c_str());
+      std::fprintf(stderr,
+                   "Value of secret %s (typing is hidden; Enter ends it): ", options.name.c_str());
       std::fflush(stderr);
     }
     std::string line = ReadHiddenLine();
@@ -176,8 +176,8 @@ int RunSecretsList(const GlobalOptions& global) {
   for (const kiln::v1::SecretInfo& secret : *secrets) {
     const std::string users =
         secret.bound_by().empty() ? "-" : absl::StrJoin(secret.bound_by(), ", ");
-    out.Line(absl::StrCat(secret.name(), std::string(width - secret.name().size() + 2, ' '),
-                          users));
+    out.Line(
+        absl::StrCat(secret.name(), std::string(width - secret.name().size() + 2, ' '), users));
   }
   return kExitOk;
 }
@@ -214,8 +214,7 @@ int RunSecretsDelete(const GlobalOptions& global, const std::string& name, bool 
       failure.hint = "see `kiln secrets list` for the secrets there are";
       failure.fields["detail"] = std::string(deleted.message());
     } else if (deleted.code() == absl::StatusCode::kFailedPrecondition) {
-      failure.message =
-          absl::StrCat("cannot delete secret ", name, ": ", deleted.message());
+      failure.message = absl::StrCat("cannot delete secret ", name, ": ", deleted.message());
       failure.hint =
           "nothing changed; take it out of those functions' kiln.toml secrets, deploy them, "
           "then delete it";

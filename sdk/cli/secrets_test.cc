@@ -134,8 +134,7 @@ TEST_F(SecretsCliTest, SetOnATerminalPromptsAndNeverPrintsTheValue) {
   tty.stdin_data = "typed-value\n";
   RunResult result = Kiln({"secrets", "set", "API_KEY"}, tty);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_THAT(result.err,
-              HasSubstr("Value of secret API_KEY (typing is hidden; Enter ends it): "));
+  EXPECT_THAT(result.err, HasSubstr("Value of secret API_KEY (typing is hidden; Enter ends it): "));
   EXPECT_EQ(Secret("API_KEY"), "typed-value");
   EXPECT_THAT(result.out + result.err, Not(HasSubstr("typed-value")));
 }
@@ -158,8 +157,7 @@ TEST_F(SecretsCliTest, ListShowsNamesAndUsersNeverValues) {
             "DATABASE_URL  -\n");
   result = Kiln({"secrets", "list", "--json"});
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_EQ(Json(result.out),
-            nlohmann::json::parse(R"({"tenant": "default", "secrets": [
+  EXPECT_EQ(Json(result.out), nlohmann::json::parse(R"({"tenant": "default", "secrets": [
                 {"name": "API_KEY", "bound_by": ["echo"]},
                 {"name": "DATABASE_URL", "bound_by": []}]})"));
   EXPECT_THAT(result.out, Not(HasSubstr("value-")));

@@ -72,7 +72,9 @@ TEST_F(ClientTest, DeployUploadsInChunksReportingProgress) {
   request.mutable_bundle()->mutable_files(1)->set_content(std::string(300 * 1024, 'd'));
   std::vector<std::pair<uint64_t, uint64_t>> calls;
   absl::StatusOr<kiln::v1::DeployResponse> deployed =
-      client->Deploy(request, [&](uint64_t sent, uint64_t total) { calls.push_back({sent, total}); });
+      client->Deploy(request, [&](uint64_t sent, uint64_t total) {
+        calls.push_back({sent, total});
+      });
   ASSERT_TRUE(deployed.ok()) << deployed.status();
   request.set_tenant("default");
   const uint64_t total = request.ByteSizeLong();

@@ -135,8 +135,8 @@ namespace {
 absl::Status CheckIdentifier(absl::string_view what, absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " with an empty name"));
   if (name.size() > kMaxNameBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " name ", Quote(name), " is longer than ",
-                                                   kMaxNameBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " name ", Quote(name), " is longer than ", kMaxNameBytes, " bytes"));
   }
   auto word = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');

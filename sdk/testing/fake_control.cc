@@ -58,7 +58,7 @@ void FakeControl::EndFollowers() {
 }
 
 std::optional<std::string> FakeControl::secret(const std::string& tenant,
-                                              const std::string& name) const {
+                                               const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto tenant_it = secrets_.find(tenant);
   if (tenant_it == secrets_.end()) return std::nullopt;
@@ -112,13 +112,12 @@ kiln::v1::FunctionInfo FakeControl::Info(const std::string& tenant, const std::s
 }
 
 const kiln::v1::VersionInfo& FakeControl::AddVersion(Function& function,
-                                                    const kiln::v1::FunctionConfig& config,
-                                                    const std::string& sha256) {
+                                                     const kiln::v1::FunctionConfig& config,
+                                                     const std::string& sha256) {
   kiln::v1::VersionInfo version;
   version.set_version(function.next++);
-  version.set_bundle_sha256(!sha256.empty() ? sha256
-                                            : std::string(64, '0' + static_cast<char>(
-                                                                        version.version() % 10)));
+  version.set_bundle_sha256(
+      !sha256.empty() ? sha256 : std::string(64, '0' + static_cast<char>(version.version() % 10)));
   version.set_created_ms(kEpochMs + static_cast<int64_t>(version.version()) * 60000);
   *version.mutable_config() = config;
   function.versions.push_back(version);
@@ -248,7 +247,8 @@ grpc::Status FakeControl::ListVersions(grpc::ServerContext* context,
   Function* function = Find(request->tenant(), request->name());
   if (function == nullptr) return NotFound(request->name());
   // Oldest first, as the real scheduler answers.
-  for (const kiln::v1::VersionInfo& version : function->versions) *response->add_versions() = version;
+  for (const kiln::v1::VersionInfo& version : function->versions)
+    *response->add_versions() = version;
   response->set_active_version(function->active);
   return grpc::Status::OK;
 }
@@ -466,16 +466,16 @@ grpc::Status FakeControl::DeleteSecret(grpc::ServerContext* context,
   absl::MutexLock lock(&mu_);
   std::vector<std::string> binders = Binders(request->tenant(), request->name());
   if (!binders.empty()) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        absl::StrCat("secret \"", request->name(), "\" is bound by ",
-                                     absl::StrJoin(binders, ", "),
-                                     "; remove it from their secrets and deploy them first"));
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("secret \"", request->name(), "\" is bound by ", absl::StrJoin(binders, ", "),
+                     "; remove it from their secrets and deploy them first"));
   }
   auto tenant = secrets_.find(request->tenant());
   if (tenant == secrets_.end() || tenant->second.erase(request->name()) == 0) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("tenant \"", request->tenant(), "\" has no secret \"",
-                                     request->name(), "\""));
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("tenant \"", request->tenant(), "\" has no secret \"", request->name(), "\""));
   }
   return grpc::Status::OK;
 }

@@ -113,8 +113,9 @@ class FakeControl final : public kiln::v1::Control::Service {
                                           const std::string& sha256 = "")
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // FailedPrecondition for the first secret `config` binds that `tenant` has not set.
-  grpc::Status CheckSecretsSet(const std::string& tenant, const kiln::v1::FunctionConfig& config)
-      const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  grpc::Status CheckSecretsSet(const std::string& tenant,
+                               const kiln::v1::FunctionConfig& config) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Names of `tenant`'s functions whose active version binds secret `name`.
   std::vector<std::string> Binders(const std::string& tenant, const std::string& name) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

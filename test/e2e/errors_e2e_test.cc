@@ -42,9 +42,10 @@ class ErrorsTest : public ::testing::Test {
   // The function "fn" at version 1, answering "v1".
   void DeployV1() {
     WriteFileIn(dir_, "fn/kiln.toml", "name = \"fn\"\nmain = \"src/index.js\"\n");
-    WriteFileIn(dir_, "fn/src/index.js", "import { v } from './lib.js';\n" +
-                                             std::string("export default { fetch() { return new "
-                                                         "Response(v); } };\n"));
+    WriteFileIn(
+        dir_, "fn/src/index.js",
+        "import { v } from './lib.js';\n" + std::string("export default { fetch() { return new "
+                                                        "Response(v); } };\n"));
     WriteFileIn(dir_, "fn/src/lib.js", "export const v = 'v1';\n");
     RunResult deployed = Kiln({"deploy", "fn"});
     ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
@@ -95,9 +96,13 @@ TEST_F(ErrorsTest, ARefusedTokenIsExit4AndChangesNothing) {
   Up();
   DeployV1();
   const std::string wrong = "kiln_default_" + std::string(64, '0');
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"list"}, {"deploy", "fn"}, {"invoke", "fn"}, {"delete", "fn"}, {"rollback", "fn"},
-           {"secrets", "set", "K", "--value", "v"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"list"},
+                                             {"deploy", "fn"},
+                                             {"invoke", "fn"},
+                                             {"delete", "fn"},
+                                             {"rollback", "fn"},
+                                             {"secrets", "set", "K", "--value", "v"}}) {
     RunResult result = Kiln(args, {.env = {{"KILN_TOKEN", wrong}}});
     EXPECT_EQ(result.exit_code, 4) << args[0] << ": " << result.err;
     EXPECT_THAT(result.err, StartsWith(absl::StrCat("kiln: the Kiln API at ", platform_->api(),
@@ -126,9 +131,8 @@ TEST_F(ErrorsTest, ABadKilnTomlIsExit1WithFileAndLineAndChangesNothing) {
   WriteFileIn(dir_, "fn/kiln.toml", "name = \"fn\"\nmain = \"src/index.js\"\n[limits]\ncpu = 10\n");
   RunResult result = Kiln({"deploy", "fn"});
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(result.err,
-              HasSubstr("fn/kiln.toml:4:1: unknown key \"limits.cpu\" (did you mean "
-                        "\"limits.cpu_ms\"?)"));
+  EXPECT_THAT(result.err, HasSubstr("fn/kiln.toml:4:1: unknown key \"limits.cpu\" (did you mean "
+                                    "\"limits.cpu_ms\"?)"));
   // Not TOML at all.
   WriteFileIn(dir_, "fn/kiln.toml", "name = \"fn\"\nmain = \"src/index.js\n");
   result = Kiln({"deploy", "fn"});
@@ -178,14 +182,33 @@ TEST_F(ErrorsTest, ASyntaxErrorIsExit1WithFileLineColumnAndACaretAndChangesNothi
   ExpectUnchanged();
 }
 
+TEST_F(ErrorsTest, ABundleTooBigIsExit1AndChangesNothing) {
+  Up();
+  DeployV1();
+  // Over the 10 MiB bundle limit: refused before anything is sent.
+  WriteFileIn(dir_, "fn/src/data.txt", std::string((10 << 20) + 1, 'x'));
+  RunResult result = Kiln({"deploy", "fn"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("10 MiB"));
+  // Under it, but more than a worker loads today (4 MiB frames): the
+  // scheduler refuses it.
+  WriteFileIn(dir_, "fn/src/data.txt", std::string(5 << 20, 'x'));
+  result = Kiln({"deploy", "fn"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, StartsWith("kiln: deploy of \"fn\" failed: "));
+  EXPECT_THAT(result.err, HasSubstr("larger than a worker accepts"));
+  EXPECT_THAT(result.err, HasSubstr("make the bundle (and what its top level builds) smaller"));
+  ExpectUnchanged();
+}
+
 TEST_F(ErrorsTest, AnUnknownFunctionIsExit1) {
   Up();
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"invoke", "nope"},
-           {"versions", "nope"},
-           {"rollback", "nope"},
-           {"delete", "nope", "--yes"},
-           {"logs", "nope"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"invoke", "nope"},
+                                             {"versions", "nope"},
+                                             {"rollback", "nope"},
+                                             {"delete", "nope", "--yes"},
+                                             {"logs", "nope"}}) {
     RunResult result = Kiln(args);
     EXPECT_EQ(result.exit_code, 1) << args[0];
     EXPECT_EQ(result.err,

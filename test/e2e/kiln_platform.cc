@@ -15,8 +15,8 @@ namespace kiln::test {
 namespace {
 
 namespace fs = std::filesystem;
-using ::kiln::sdk::cli::testing::RunKiln;
 using ::kiln::sdk::cli::testing::Runfile;
+using ::kiln::sdk::cli::testing::RunKiln;
 
 RunOptions WithScheduler(const std::string& dir, RunOptions options) {
   options.cwd = dir;
@@ -45,8 +45,13 @@ void WriteFileIn(const std::string& dir, const std::string& path, const std::str
 }
 
 std::unique_ptr<KilnPlatform> KilnPlatform::Start(const std::string& dir, Options options) {
-  std::vector<std::string> args = {"up",        "--api", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                                   "--workers", absl::StrCat(options.workers)};
+  std::vector<std::string> args = {"up",
+                                   "--api",
+                                   "127.0.0.1:0",
+                                   "--http",
+                                   "127.0.0.1:0",
+                                   "--workers",
+                                   absl::StrCat(options.workers)};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   std::unique_ptr<KilnPlatform> platform(new KilnPlatform());
   platform->dir_ = dir;

@@ -41,8 +41,9 @@ TEST(LifecycleTest, UpOnPortZeroAnnouncesTheRealPorts) {
   // Deploy answers with the real URL too.
   WriteFileIn(dir, "hello.js", Answering("hi"));
   RunResult deployed = platform->Kiln({"deploy", "hello.js"});
-  EXPECT_THAT(deployed.out, HasSubstr(absl::StrCat("  http://hello.default.localhost:",
-                                                   platform->http_port(), "/\n")));
+  EXPECT_THAT(
+      deployed.out,
+      HasSubstr(absl::StrCat("  http://hello.default.localhost:", platform->http_port(), "/\n")));
   RunResult stopped = platform->Stop(SIGINT);
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
 
@@ -150,8 +151,8 @@ TEST(LifecycleTest, ASecondUpOnADataDirInUseFailsClearly) {
   const std::string dir = E2eDir();
   std::unique_ptr<KilnPlatform> platform = KilnPlatform::Start(dir);
   ASSERT_NE(platform, nullptr);
-  RunResult second = RunKilnIn(
-      dir, {"up", "--api", "127.0.0.1:0", "--http", "127.0.0.1:0", "--workers", "1"});
+  RunResult second =
+      RunKilnIn(dir, {"up", "--api", "127.0.0.1:0", "--http", "127.0.0.1:0", "--workers", "1"});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("kiln-scheduler: opening the store in .kiln"));
   EXPECT_THAT(second.err,

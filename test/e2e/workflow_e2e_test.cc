@@ -96,13 +96,15 @@ TEST_F(WorkflowTest, DeployAFolderThenCallItOverHttpAndInvokeAndReadItsLogs) {
   WriteFileIn(dir_, "greeter/kiln.toml", kToml);
   WriteFileIn(dir_, "greeter/src/index.js", kIndex);
   WriteFileIn(dir_, "greeter/src/lib.js", kLib);
-  const std::string url = absl::StrCat("http://greeter.default.localhost:", platform_->http_port(), "/");
+  const std::string url =
+      absl::StrCat("http://greeter.default.localhost:", platform_->http_port(), "/");
 
   RunResult deployed = Kiln({"deploy", "greeter"});
   ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
   EXPECT_THAT(deployed.out,
               MatchesRegex("Deployed greeter version 1 in [0-9.]+ s \\(build [0-9]+ ms; 2 files, "
-                           "[0-9]+ bytes\\)\n  " + url + "\n"));
+                           "[0-9]+ bytes\\)\n  " +
+                           url + "\n"));
 
   // Through the gateway, as curl would call it.
   HttpResponse response = platform_->Http("greeter", "/hello?x=1");
@@ -232,7 +234,8 @@ TEST_F(WorkflowTest, DeleteLeaves404OverHttpAndAnUnknownFunction) {
 }
 
 TEST_F(WorkflowTest, TheExamplesDeployAndAnswer) {
-  for (const char* example : {"hello", "json-api", "streaming", "queue-consumer", "scheduled-job"}) {
+  for (const char* example :
+       {"hello", "json-api", "streaming", "queue-consumer", "scheduled-job"}) {
     const std::string path = ::kiln::sdk::cli::testing::Runfile(absl::StrCat("examples/", example));
     RunResult deployed = Kiln({"deploy", path});
     EXPECT_EQ(deployed.exit_code, 0) << example << ": " << deployed.err;
@@ -253,10 +256,11 @@ TEST_F(WorkflowTest, ABigBundleGoesUpInChunksAndRuns) {
   // 1.5 MiB of module source: two dozen upload chunks.
   const size_t size = 1536 * 1024;
   WriteFileIn(dir_, "big/kiln.toml", "name = \"big\"\n");
-  WriteFileIn(dir_, "big/index.js",
-              absl::StrCat("const pad = \"", std::string(size, 'k'),
-                           "\";\nexport default { fetch() { return new Response(String(pad.length)); "
-                           "} };\n"));
+  WriteFileIn(
+      dir_, "big/index.js",
+      absl::StrCat("const pad = \"", std::string(size, 'k'),
+                   "\";\nexport default { fetch() { return new Response(String(pad.length)); "
+                   "} };\n"));
   RunResult deployed = Kiln({"deploy", "big", "--json"});
   ASSERT_EQ(deployed.exit_code, 0) << deployed.out << deployed.err;
   EXPECT_EQ(deployed.err, "");  // --json: no progress, nothing on stderr

@@ -35,7 +35,8 @@ absl::StatusOr<std::string> Dechunk(absl::string_view raw) {
   std::string body;
   while (true) {
     size_t line_end = raw.find("\r\n");
-    if (line_end == absl::string_view::npos) return absl::DataLossError("chunk size line cut short");
+    if (line_end == absl::string_view::npos)
+      return absl::DataLossError("chunk size line cut short");
     absl::string_view size_text = raw.substr(0, line_end);
     size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions
     uint64_t size = 0;
@@ -78,9 +79,10 @@ absl::StatusOr<HttpResponse> HttpFetch(const std::string& address, const HttpReq
     return SocketError("connect to", address);
   }
 
-  std::string wire = absl::StrCat(request.method, " ", request.path, " HTTP/1.1\r\nHost: ",
-                                   request.host, "\r\nConnection: close\r\n");
-  for (const auto& [name, value] : request.headers) absl::StrAppend(&wire, name, ": ", value, "\r\n");
+  std::string wire = absl::StrCat(request.method, " ", request.path,
+                                  " HTTP/1.1\r\nHost: ", request.host, "\r\nConnection: close\r\n");
+  for (const auto& [name, value] : request.headers)
+    absl::StrAppend(&wire, name, ": ", value, "\r\n");
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
     absl::StrAppend(&wire, "Content-Length: ", request.body.size(), "\r\n");
   }

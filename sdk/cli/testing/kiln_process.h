@@ -28,7 +28,7 @@ struct RunOptions {
   std::string cwd;                         // "" : the test's temp dir
   std::map<std::string, std::string> env;  // added to PATH, HOME, TZ=UTC
   std::string stdin_data;
-  bool stdin_tty = false;  // stdin is a pseudo-terminal (stdin_data is typed into it)
+  bool stdin_tty = false;   // stdin is a pseudo-terminal (stdin_data is typed into it)
   bool stderr_tty = false;  // stderr is a pseudo-terminal (its output is captured as err)
 };
 
