@@ -117,8 +117,10 @@ std::optional<ReadyAddresses> Ready(const SchedulerProcess& process,
   const std::string path = absl::StrCat(command.data_dir, "/", kApiAddrFile);
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return std::nullopt;
-  // Timestamps come from a coarse kernel clock: allow it to lag a little.
-  if (absl::TimeFromTimespec(st.st_mtim) < since - absl::Milliseconds(50)) return std::nullopt;
+  // A file left by an earlier run (same address when the port is fixed) is
+  // older. File times can be coarse (a kernel tick, or whole seconds on some
+  // file systems): allow a second.
+  if (absl::TimeFromTimespec(st.st_mtim) < since - absl::Seconds(1)) return std::nullopt;
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
