@@ -42,19 +42,70 @@ absl::StatusOr<std::string> ControlService::Tenant(grpc::ServerContext* context,
   return Authenticator::ActingTenant(*token_tenant, requested);
 }
 
-grpc::Status ControlService::Deploy(grpc::ServerContext* context,
-                                    const kiln::v1::DeployRequest* request,
-                                    kiln::v1::DeployResponse* response) {
-  absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
-  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+grpc::Status ControlService::DoDeploy(const std::string& tenant,
+                                      const kiln::v1::DeployRequest& request,
+                                      kiln::v1::DeployResponse* response) {
   absl::StatusOr<DeployOutcome> deployed =
-      core_.Deploy(*tenant, request->name(), request->bundle(), request->config());
+      core_.Deploy(tenant, request.name(), request.bundle(), request.config());
   if (!deployed.ok()) return ToGrpcStatus(deployed.status());
   response->set_version(deployed->version.version);
   response->set_url(deployed->url);
   response->set_bundle_sha256(deployed->version.bundle_sha256);
   response->set_build_ms(deployed->build_ms);
   return grpc::Status::OK;
+}
+
+grpc::Status ControlService::Deploy(grpc::ServerContext* context,
+                                    const kiln::v1::DeployRequest* request,
+                                    kiln::v1::DeployResponse* response) {
+  absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  return DoDeploy(*tenant, *request, response);
+}
+
+grpc::Status ControlService::DeployUpload(grpc::ServerContext* context,
+                                          grpc::ServerReader<kiln::v1::DeployChunk>* reader,
+                                          kiln::v1::DeployResponse* response) {
+  // The token is checked before any byte is buffered.
+  absl::StatusOr<std::string> token_tenant = Tenant(context, "");
+  if (!token_tenant.ok()) return ToGrpcStatus(token_tenant.status());
+  auto invalid = [](const std::string& message) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+  };
+  std::string bytes;
+  uint64_t total = 0;
+  kiln::v1::DeployChunk chunk;
+  bool first = true;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      total = chunk.total_bytes();
+      if (total == 0) return invalid("the first upload chunk must give total_bytes");
+      if (total > kMaxUploadBytes) {
+        return invalid(absl::StrCat("the deploy request is ", total, " bytes; at most ",
+                                    kMaxUploadBytes, " are accepted (bundles up to 10 MiB)"));
+      }
+      bytes.reserve(total);
+      first = false;
+    } else if (chunk.total_bytes() != 0 && chunk.total_bytes() != total) {
+      return invalid("an upload chunk changed total_bytes");
+    }
+    if (bytes.size() + chunk.data().size() > total) {
+      return invalid(absl::StrCat("the upload is longer than the ", total, " bytes announced"));
+    }
+    bytes.append(chunk.data());
+  }
+  if (first) return invalid("the upload is empty");
+  if (bytes.size() != total) {
+    return invalid(absl::StrCat("the upload ended after ", bytes.size(), " of the ", total,
+                                " bytes announced"));
+  }
+  kiln::v1::DeployRequest request;
+  if (!request.ParseFromString(bytes)) {
+    return invalid("the uploaded bytes are not a kiln.v1.DeployRequest");
+  }
+  absl::StatusOr<std::string> tenant = Tenant(context, request.tenant());
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  return DoDeploy(*tenant, request, response);
 }
 
 grpc::Status ControlService::GetFunction(grpc::ServerContext* context,
@@ -173,6 +224,42 @@ grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
     }
   }
   return grpc::Status::OK;
+}
+
+grpc::Status ControlService::SetSecret(grpc::ServerContext* context,
+                                       const kiln::v1::SetSecretRequest* request,
+                                       kiln::v1::SetSecretResponse* response) {
+  absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<SecretChange> change = core_.SetSecret(*tenant, request->name(), request->value());
+  if (!change.ok()) return ToGrpcStatus(change.status());
+  response->set_created(change->created);
+  response->set_unchanged(change->unchanged);
+  for (const FunctionView& view : change->redeployed) ToProto(view, response->add_redeployed());
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::ListSecrets(grpc::ServerContext* context,
+                                         const kiln::v1::ListSecretsRequest* request,
+                                         kiln::v1::ListSecretsResponse* response) {
+  absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<std::vector<SecretView>> secrets = core_.ListSecrets(*tenant);
+  if (!secrets.ok()) return ToGrpcStatus(secrets.status());
+  for (const SecretView& secret : *secrets) {
+    kiln::v1::SecretInfo* info = response->add_secrets();
+    info->set_name(secret.name);
+    for (const std::string& function : secret.bound_by) info->add_bound_by(function);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::DeleteSecret(grpc::ServerContext* context,
+                                          const kiln::v1::DeleteSecretRequest* request,
+                                          kiln::v1::DeleteSecretResponse* response) {
+  absl::StatusOr<std::string> tenant = Tenant(context, request->tenant());
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  return ToGrpcStatus(core_.DeleteSecret(*tenant, request->name()));
 }
 
 }  // namespace kiln::scheduler

@@ -26,6 +26,11 @@ class ControlService final : public kiln::v1::Control::Service {
 
   grpc::Status Deploy(grpc::ServerContext* context, const kiln::v1::DeployRequest* request,
                       kiln::v1::DeployResponse* response) override;
+  // Reassembles the chunks into a DeployRequest (at most kMaxUploadBytes;
+  // InvalidArgument when they do not add up to one), then as Deploy.
+  grpc::Status DeployUpload(grpc::ServerContext* context,
+                            grpc::ServerReader<kiln::v1::DeployChunk>* reader,
+                            kiln::v1::DeployResponse* response) override;
   grpc::Status GetFunction(grpc::ServerContext* context,
                            const kiln::v1::GetFunctionRequest* request,
                            kiln::v1::FunctionInfo* response) override;
@@ -48,8 +53,22 @@ class ControlService final : public kiln::v1::Control::Service {
   // named function that does not exist.
   grpc::Status TailLogs(grpc::ServerContext* context, const kiln::v1::TailLogsRequest* request,
                         grpc::ServerWriter<kiln::v1::LogEntry>* writer) override;
+  grpc::Status SetSecret(grpc::ServerContext* context, const kiln::v1::SetSecretRequest* request,
+                         kiln::v1::SetSecretResponse* response) override;
+  grpc::Status ListSecrets(grpc::ServerContext* context,
+                           const kiln::v1::ListSecretsRequest* request,
+                           kiln::v1::ListSecretsResponse* response) override;
+  grpc::Status DeleteSecret(grpc::ServerContext* context,
+                            const kiln::v1::DeleteSecretRequest* request,
+                            kiln::v1::DeleteSecretResponse* response) override;
+
+  // The largest serialized DeployRequest DeployUpload accepts: a 10 MiB bundle
+  // with room for its paths and config.
+  static constexpr uint64_t kMaxUploadBytes = 16 << 20;
 
  private:
+  grpc::Status DoDeploy(const std::string& tenant, const kiln::v1::DeployRequest& request,
+                        kiln::v1::DeployResponse* response);
   // The tenant the call acts for, after authentication.
   absl::StatusOr<std::string> Tenant(grpc::ServerContext* context, const std::string& requested);
 

@@ -2,11 +2,14 @@
 // and the cold-path version source.
 #include "scheduler/server/scheduler_core.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "scheduler/store/digest.h"
 #include "scheduler/store/validate.h"
@@ -102,6 +105,9 @@ absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant,
     KILN_RETURN_IF_ERROR(routes_.CheckClaim(tenant, name, routes));
   }
   if (fleet_ == nullptr) return absl::UnavailableError("the scheduler has no fleet");
+  // Checked before the build (a quick answer) and again before the commit (a
+  // secret may have been deleted meanwhile).
+  KILN_RETURN_IF_ERROR(CheckSecretsSet(tenant, config));
 
   const std::string sha = BundleSha256(bundle);
   std::string snapshot;
@@ -151,6 +157,7 @@ absl::StatusOr<DeployOutcome> SchedulerCore::Deploy(absl::string_view tenant,
     absl::ReaderMutexLock lock(&mu_);
     KILN_RETURN_IF_ERROR(routes_.CheckClaim(tenant, name, routes));
   }
+  KILN_RETURN_IF_ERROR(CheckSecretsSet(tenant, config));
   KILN_ASSIGN_OR_RETURN(VersionRecord version,
                         store_.CommitDeploy({.tenant = tenant,
                                              .name = name,
@@ -225,6 +232,7 @@ absl::StatusOr<FunctionView> SchedulerCore::Rollback(absl::string_view tenant,
     KILN_ASSIGN_OR_RETURN(routes, routes_.ParseRoutes(target->config));
     KILN_RETURN_IF_ERROR(routes_.CheckClaim(tenant, name, routes));
   }
+  KILN_RETURN_IF_ERROR(CheckSecretsSet(tenant, target->config));
   KILN_ASSIGN_OR_RETURN(FunctionRecord updated, store_.Rollback(tenant, name, target->version));
   Publish(*target, std::move(routes));
   Log("core", absl::StrCat("rolled ", tenant, "/", name, " back to version ", target->version));
@@ -242,6 +250,136 @@ absl::Status SchedulerCore::DeleteFunction(absl::string_view tenant, absl::strin
   }
   if (fleet_ != nullptr) fleet_->UnloadFunction(tenant, name);
   Log("core", absl::StrCat("deleted ", tenant, "/", name));
+  return absl::OkStatus();
+}
+
+absl::Status SchedulerCore::CheckSecretsSet(absl::string_view tenant,
+                                            const kiln::v1::FunctionConfig& config) const {
+  if (config.secret_names().empty()) return absl::OkStatus();
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> set, store_.ListSecretNames(tenant));
+  for (const std::string& name : config.secret_names()) {
+    if (!std::binary_search(set.begin(), set.end(), name)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("secret \"", name, "\" is not set in tenant \"", tenant,
+                       "\"; set it before deploying or activating a version that binds it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> SchedulerCore::SecretBinders(absl::string_view tenant,
+                                                      absl::string_view name) const {
+  const std::string prefix = absl::StrCat(tenant, "/");
+  std::vector<std::string> binders;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [key, active] : functions_) {
+    if (!absl::StartsWith(key, prefix)) continue;
+    const auto& names = active.config.secret_names();
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      binders.push_back(key.substr(prefix.size()));
+    }
+  }
+  std::sort(binders.begin(), binders.end());
+  return binders;
+}
+
+absl::StatusOr<FunctionView> SchedulerCore::RecommitActive(absl::string_view tenant,
+                                                           absl::string_view name) {
+  std::optional<Active> active;
+  std::vector<RoutePattern> routes;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = functions_.find(Key(tenant, name));
+    if (it == functions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("function ", name, " does not exist in tenant ", tenant));
+    }
+    active = it->second;
+    KILN_ASSIGN_OR_RETURN(routes, routes_.ParseRoutes(active->config));
+  }
+  KILN_ASSIGN_OR_RETURN(kiln::v1::Bundle bundle, store_.GetBundle(active->bundle_sha256));
+  std::string snapshot;
+  if (std::shared_ptr<const std::string> cached =
+          snapshots_.Get(active->bundle_sha256, active->runtime_fingerprint)) {
+    snapshot = *cached;
+  } else {
+    KILN_ASSIGN_OR_RETURN(snapshot,
+                          store_.GetSnapshot(active->bundle_sha256, active->runtime_fingerprint));
+  }
+  KILN_ASSIGN_OR_RETURN(VersionRecord version,
+                        store_.CommitDeploy({.tenant = tenant,
+                                             .name = name,
+                                             .bundle = bundle,
+                                             .config = active->config,
+                                             .runtime_fingerprint = active->runtime_fingerprint,
+                                             .snapshot = snapshot}));
+  Publish(version, std::move(routes));
+  KILN_ASSIGN_OR_RETURN(FunctionRecord function, store_.GetFunction(tenant, name));
+  return FunctionView{.function = std::move(function),
+                      .active = std::move(version),
+                      .url = FunctionUrl(tenant, name)};
+}
+
+absl::StatusOr<SecretChange> SchedulerCore::SetSecret(absl::string_view tenant,
+                                                      absl::string_view name,
+                                                      absl::string_view value) {
+  KILN_RETURN_IF_ERROR(ValidateSecret(name, value));
+  absl::MutexLock write(&write_mu_);
+  SecretChange change;
+  kiln::v1::FunctionConfig probe;
+  probe.add_secret_names(std::string(name));
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> existing =
+      store_.ResolveSecrets(tenant, probe);
+  if (existing.ok()) {
+    if (existing->begin()->second == value) {
+      change.unchanged = true;
+      return change;
+    }
+  } else if (existing.status().code() == absl::StatusCode::kNotFound) {
+    change.created = true;
+  } else {
+    return existing.status();
+  }
+  KILN_RETURN_IF_ERROR(store_.SetSecret(tenant, name, value));
+  Log("core", absl::StrCat(change.created ? "created" : "changed", " secret ", tenant, "/", name));
+  for (const std::string& function : SecretBinders(tenant, name)) {
+    absl::StatusOr<FunctionView> view = RecommitActive(tenant, function);
+    if (!view.ok()) {
+      return absl::Status(
+          view.status().code(),
+          absl::StrCat("secret ", name, " was set, but giving ", function,
+                       " a new version failed (", view.status().message(),
+                       "); its loaded instances keep the old value until it is deployed again"));
+    }
+    // Older versions loaded with the old value are dropped once idle.
+    if (fleet_ != nullptr) fleet_->UnloadFunction(tenant, function);
+    Log("core", absl::StrCat("secret ", name, " changed: ", tenant, "/", function, " is version ",
+                             view->active.version));
+    change.redeployed.push_back(*std::move(view));
+  }
+  return change;
+}
+
+absl::StatusOr<std::vector<SecretView>> SchedulerCore::ListSecrets(absl::string_view tenant) const {
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, store_.ListSecretNames(tenant));
+  std::vector<SecretView> secrets;
+  for (std::string& name : names) {
+    std::vector<std::string> binders = SecretBinders(tenant, name);
+    secrets.push_back({.name = std::move(name), .bound_by = std::move(binders)});
+  }
+  return secrets;
+}
+
+absl::Status SchedulerCore::DeleteSecret(absl::string_view tenant, absl::string_view name) {
+  absl::MutexLock write(&write_mu_);
+  std::vector<std::string> binders = SecretBinders(tenant, name);
+  if (!binders.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("secret \"", name, "\" is bound by ", absl::StrJoin(binders, ", "),
+                     "; remove it from their secrets and deploy them first"));
+  }
+  KILN_RETURN_IF_ERROR(store_.DeleteSecret(tenant, name));
+  Log("core", absl::StrCat("deleted secret ", tenant, "/", name));
   return absl::OkStatus();
 }
 

@@ -45,6 +45,21 @@ struct FunctionView {
   std::string url;
 };
 
+// A tenant secret as Control.ListSecrets shows it: never its value.
+struct SecretView {
+  std::string name;
+  std::vector<std::string> bound_by;  // functions whose active version binds it, sorted
+};
+
+// What SetSecret did.
+struct SecretChange {
+  bool created = false;    // the tenant had no secret of that name
+  bool unchanged = false;  // it had this very value: nothing else was done
+  // Functions whose active version binds the secret, each given a new
+  // version (same bundle, config and snapshot) made active.
+  std::vector<FunctionView> redeployed;
+};
+
 struct DeployOutcome {
   VersionRecord version;
   std::string url;
@@ -80,8 +95,9 @@ class SchedulerCore final : public Invoker, public VersionSource {
   // (the worker's "file:line:column: message"); PermissionDenied /
   // AlreadyExists for a route another tenant / function holds; Unavailable
   // when no worker can build; DeadlineExceeded when the build takes too long;
-  // ResourceExhausted when the bundle does not fit a worker frame; the
-  // store's errors from the commit.
+  // ResourceExhausted when the bundle does not fit a worker frame;
+  // FailedPrecondition when the config binds a secret the tenant has not set;
+  // the store's errors from the commit.
   absl::StatusOr<DeployOutcome> Deploy(absl::string_view tenant, absl::string_view name,
                                        const kiln::v1::Bundle& bundle,
                                        const kiln::v1::FunctionConfig& config);
@@ -95,13 +111,34 @@ class SchedulerCore final : public Invoker, public VersionSource {
                                                           absl::string_view name,
                                                           uint64_t* active) const;
   // Moves the active pointer (to_version 0: the newest version below the
-  // active one). NotFound, FailedPrecondition (nothing older), and the
-  // route errors of Deploy for the target version's routes.
+  // active one). NotFound, FailedPrecondition (nothing older, or the target
+  // binds a secret the tenant has not set), and the route errors of Deploy
+  // for the target version's routes.
   absl::StatusOr<FunctionView> Rollback(absl::string_view tenant, absl::string_view name,
                                         uint64_t to_version);
   // Removes the function (the store collects unused bundles and snapshots)
   // and unloads it from the workers. NotFound for an unknown function.
   absl::Status DeleteFunction(absl::string_view tenant, absl::string_view name);
+
+  // Secrets. Versions do not capture secret values: a worker loading any
+  // version reads the tenant's current values (LoadFor). So that a change
+  // reaches functions already loaded, SetSecret gives every function whose
+  // active version binds the secret a new version — the same bundle, config
+  // and snapshot, no build — makes it active, and unloads the function's
+  // older versions from the workers (in-flight invocations finish first).
+  // Every invocation of the active version that starts after SetSecret
+  // returns sees the new value. Setting the value a secret already has
+  // changes nothing (`unchanged`). InvalidArgument for a bad name or value
+  // (store/validate.h); the store's errors. If a redeploy fails after the
+  // secret was stored, the error says which function kept its old version.
+  absl::StatusOr<SecretChange> SetSecret(absl::string_view tenant, absl::string_view name,
+                                         absl::string_view value);
+  // The tenant's secrets by name, with their binders.
+  absl::StatusOr<std::vector<SecretView>> ListSecrets(absl::string_view tenant) const;
+  // NotFound when the tenant has no such secret; FailedPrecondition, naming
+  // the functions, while an active version binds it (every active version's
+  // secrets stay resolvable: deploys and rollbacks check the same).
+  absl::Status DeleteSecret(absl::string_view tenant, absl::string_view name);
 
   // Whether tenant/name is a live function (from memory).
   bool HasFunction(absl::string_view tenant, absl::string_view name) const;
@@ -131,6 +168,16 @@ class SchedulerCore final : public Invoker, public VersionSource {
   void Publish(const VersionRecord& version, std::vector<RoutePattern> routes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::StatusOr<FunctionView> View(const FunctionRecord& function) const;
+  // FailedPrecondition naming the first secret `config` binds that the tenant
+  // has not set.
+  absl::Status CheckSecretsSet(absl::string_view tenant,
+                               const kiln::v1::FunctionConfig& config) const;
+  // The tenant's functions whose active version binds secret `name`, sorted.
+  std::vector<std::string> SecretBinders(absl::string_view tenant, absl::string_view name) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Commits a copy of tenant/name's active version as a new active version.
+  absl::StatusOr<FunctionView> RecommitActive(absl::string_view tenant, absl::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   Store& store_;
   const CoreOptions options_;

@@ -46,7 +46,7 @@ absl::Status ValidateEnvName(absl::string_view name);
 // value at most 5 KiB. Other FunctionConfig fields are not checked here.
 absl::Status ValidateFunctionConfig(const kiln::v1::FunctionConfig& config);
 
-// A tenant secret: name as ValidateEnvName, value at most 5 KiB.
+// A tenant secret: name as ValidateEnvName; value 1 byte to 5 KiB of UTF-8.
 absl::Status ValidateSecret(absl::string_view name, absl::string_view value);
 
 // Everything a deploy carries, in the order above; the first failure.

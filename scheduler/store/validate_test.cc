@@ -210,6 +210,15 @@ TEST(ValidateSecretTest, ChecksNameAndSize) {
   EXPECT_THAT(ValidateSecret("api-key", "v"), InvalidWith("\"api-key\""));
 }
 
+TEST(ValidateSecretTest, ValueIsNonEmptyUtf8Text) {
+  EXPECT_TRUE(ValidateSecret("K", "caf\xc3\xa9 \xf0\x9f\x94\x91").ok());  // "café 🔑"
+  EXPECT_THAT(ValidateSecret("K", ""), InvalidWith("secret \"K\" has an empty value"));
+  EXPECT_THAT(ValidateSecret("K", "\xff"), InvalidWith("secret \"K\" is not UTF-8 text"));
+  EXPECT_THAT(ValidateSecret("K", "\xc0\xaf"), InvalidWith("not UTF-8"));      // overlong '/'
+  EXPECT_THAT(ValidateSecret("K", "\xed\xa0\x80"), InvalidWith("not UTF-8"));  // a surrogate
+  EXPECT_THAT(ValidateSecret("K", "ab\xe2\x82"), InvalidWith("not UTF-8"));    // cut short
+}
+
 TEST(ValidateDeployTest, ChecksEveryPart) {
   kiln::v1::FunctionConfig config;
   kiln::v1::Bundle bundle = Bundle({"index.js"});

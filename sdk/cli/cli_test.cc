@@ -174,6 +174,68 @@ TEST_F(CliTest, DeployWithAnUnknownConfigKeyNamesItAndSendsNothing) {
   EXPECT_EQ(Json(result.out)["error"]["code"], "BAD_FUNCTION");
 }
 
+// A bundle big enough for a progress line: one module with a long string.
+std::string BigModule(size_t bytes) {
+  return absl::StrCat(
+      "const pad = \"", std::string(bytes, 'x'),
+      "\";\nexport default { fetch() { return new Response(String(pad.length)); } };\n");
+}
+
+TEST_F(CliTest, DeployOfABigBundleShowsUploadProgressOnATerminal) {
+  WriteFile(dir_ + "/hello/index.js", BigModule(2 << 20));
+  RunOptions terminal;
+  terminal.stderr_tty = true;
+  RunResult result = Kiln({"deploy", "hello"}, terminal);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  // Sent in chunks, the line redrawn in place, and erased before the result.
+  EXPECT_GT(service_.last_upload_chunks(), 30);
+  EXPECT_THAT(result.err, HasSubstr("\r\033[KUploading hello: "));
+  EXPECT_THAT(result.err, HasSubstr(" / 2.0 MiB ("));
+  EXPECT_THAT(result.err, HasSubstr("\r\033[KUploaded 2.0 MiB; building hello..."));
+  EXPECT_THAT(result.err, ::testing::EndsWith("\r\033[K"));
+  EXPECT_THAT(result.out, HasSubstr("Deployed hello version 1"));
+  ASSERT_EQ(service_.deploys().size(), 1u);
+  EXPECT_GT(service_.deploys()[0].bundle().files(0).content().size(), 2u << 20);
+}
+
+TEST_F(CliTest, NoProgressWithoutATerminalForJsonOrForSmallBundles) {
+  WriteFile(dir_ + "/hello/index.js", BigModule(2 << 20));
+  RunResult result = Kiln({"deploy", "hello"});  // stderr is a pipe
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  RunOptions terminal;
+  terminal.stderr_tty = true;
+  result = Kiln({"deploy", "hello", "--json"}, terminal);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(Json(result.out)["version"], 2);
+  WriteFile(dir_ + "/hello/index.js", kHello);
+  result = Kiln({"deploy", "hello"}, terminal);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(service_.last_upload_chunks(), 1);
+}
+
+TEST_F(CliTest, DeployBindingAnUnsetSecretSaysHowToSetIt) {
+  WriteFile(dir_ + "/hello/kiln.toml", "name = \"hello\"\nsecrets = [\"API_KEY\"]\n");
+  RunResult result = Kiln({"deploy", "hello"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err,
+            "kiln: deploy of \"hello\" failed: secret \"API_KEY\" is not set in tenant "
+            "\"default\"; set it before deploying or activating a version that binds it — "
+            "nothing changed on the server; set it with `kiln secrets set API_KEY` (see `kiln "
+            "secrets list`), or take it out of kiln.toml's secrets, then deploy again\n");
+  result = Kiln({"deploy", "hello", "--json"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(Json(result.out)["error"]["code"], "SECRET_NOT_SET");
+  EXPECT_EQ(Json(result.out)["error"]["secret"], "API_KEY");
+  EXPECT_EQ(Kiln({"list", "--json"}).out, "{\"functions\":[],\"tenant\":\"default\"}\n");
+
+  ASSERT_EQ(Kiln({"secrets", "set", "API_KEY", "--value", "k"}).exit_code, 0);
+  result = Kiln({"deploy", "hello"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
 TEST_F(CliTest, DeployOfNothingIsAUsageError) {
   RunResult result = Kiln({"deploy", "missing-folder"});
   EXPECT_EQ(result.exit_code, 2);
@@ -329,15 +391,15 @@ TEST_F(CliTest, UnknownFunctionIsExit1WithAHint) {
                                              {"logs", "nope"}}) {
     RunResult result = Kiln(args);
     EXPECT_EQ(result.exit_code, 1) << args[0];
-    EXPECT_EQ(
-        result.err,
-        "kiln: no function \"nope\" in tenant \"default\" (function \"nope\" not found) — see "
-        "`kiln list` for what is deployed, or deploy it with `kiln deploy PATH`\n")
+    EXPECT_EQ(result.err,
+              "kiln: unknown function \"nope\" in tenant \"default\" — see `kiln list` for what "
+              "is deployed, or deploy it with `kiln deploy PATH`\n")
         << args[0];
   }
   RunResult result = Kiln({"invoke", "nope", "--json"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(Json(result.out)["error"]["code"], "NOT_FOUND");
+  EXPECT_EQ(Json(result.out)["error"]["detail"], "function \"nope\" not found");
 }
 
 TEST_F(CliTest, InvokePrintsStatusHeadersAndBodyAndExits0For2xx) {
@@ -555,6 +617,11 @@ TEST_F(CliTest, UsageErrorsAreExit2) {
            {{"rollback", "hello", "--to", "x"}, "--to"},
            {{"list", "--api", "no-port"}, "no port"},
            {{"up", "--workers", "0"}, "--workers"},
+           {{"secrets"},
+            "kiln: no secrets command given — the secrets commands are set, list, "
+            "delete; see `kiln secrets --help`"},
+           {{"secrets", "set"}, "name is required"},
+           {{"secrets", "sett", "X"}, "kiln: unknown command \"secrets sett\""},
        }) {
     RunResult result = Kiln(c.args);
     EXPECT_EQ(result.exit_code, 2) << c.message << ": " << result.err;
@@ -569,15 +636,20 @@ TEST_F(CliTest, HelpListsCommandsAndExitCodes) {
   RunResult result = Kiln({"--help"});
   EXPECT_EQ(result.exit_code, 0);
   for (const char* part : {"up", "deploy", "invoke", "list", "versions", "rollback", "delete",
-                           "logs", "dev", "Exit codes:", "3  cannot reach the Kiln API",
+                           "logs", "secrets", "dev", "Exit codes:", "3  cannot reach the Kiln API",
                            "4  authentication failed", "KILN_API", "KILN_TOKEN"}) {
     EXPECT_THAT(result.out, HasSubstr(part));
   }
-  for (const char* command :
-       {"up", "deploy", "invoke", "list", "versions", "rollback", "delete", "logs", "dev"}) {
+  for (const char* command : {"up", "deploy", "invoke", "list", "versions", "rollback", "delete",
+                              "logs", "secrets", "dev"}) {
     result = Kiln({command, "--help"});
     EXPECT_EQ(result.exit_code, 0) << command;
     EXPECT_THAT(result.out, HasSubstr(absl::StrCat("Usage: kiln ", command))) << command;
+  }
+  for (const char* command : {"set", "list", "delete"}) {
+    result = Kiln({"secrets", command, "--help"});
+    EXPECT_EQ(result.exit_code, 0) << command;
+    EXPECT_THAT(result.out, HasSubstr(absl::StrCat("kiln secrets ", command))) << command;
   }
 }
 

@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -21,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "sdk/cli/progress.h"
 #include "sdk/client/build_error.h"
 #include "sdk/client/endpoint.h"
 #include "sdk/client/function_loader.h"
@@ -93,39 +96,6 @@ const char* ReasonPhrase(uint32_t status) {
   }
 }
 
-// Whether `bytes` is well-formed UTF-8 (no overlongs, surrogates or values
-// past U+10FFFF).
-bool IsUtf8(absl::string_view bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const unsigned char c = static_cast<unsigned char>(bytes[i]);
-    size_t length;
-    uint32_t min;
-    uint32_t code;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      length = 2, min = 0x80, code = c & 0x1f;
-    } else if ((c >> 4) == 0xe) {
-      length = 3, min = 0x800, code = c & 0x0f;
-    } else if ((c >> 3) == 0x1e) {
-      length = 4, min = 0x10000, code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + length > bytes.size()) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(bytes[i + k]);
-      if ((next >> 6) != 0x2) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += length;
-  }
-  return true;
-}
-
 // What a failed invocation means and what to do about it.
 Failure DescribeInvocationError(const kiln::v1::InvocationError& error, const std::string& name) {
   Failure failure;
@@ -184,6 +154,25 @@ Failure DescribeInvocationError(const kiln::v1::InvocationError& error, const st
   failure.fields["kind"] = failure.code;
   if (!error.stack().empty()) failure.fields["stack"] = error.stack();
   return failure;
+}
+
+// The secret named in the scheduler's "secret \"NAME\" is not set in tenant"
+// refusal, if that is what `status` is.
+std::optional<std::string> UnsetSecret(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kFailedPrecondition) return std::nullopt;
+  constexpr absl::string_view kPrefix = "secret \"";
+  absl::string_view message = status.message();
+  size_t at = message.find(kPrefix);
+  if (at == absl::string_view::npos) return std::nullopt;
+  absl::string_view rest = message.substr(at + kPrefix.size());
+  size_t end = rest.find('"');
+  if (end == absl::string_view::npos || !absl::StrContains(rest, "is not set")) return std::nullopt;
+  return std::string(rest.substr(0, end));
+}
+
+std::string UnsetSecretHint(const std::string& secret) {
+  return absl::StrCat("set it with `kiln secrets set ", secret,
+                      "` (see `kiln secrets list`), or take it out of kiln.toml's secrets");
 }
 
 nlohmann::json VersionJson(const kiln::v1::VersionInfo& version, uint64_t active) {
@@ -324,7 +313,17 @@ int DeployLoaded(Session& session, const DeployOptions& options,
   for (const auto& file : request->bundle().files()) bytes += file.content().size();
   const int files = request->bundle().files_size();
 
-  absl::StatusOr<kiln::v1::DeployResponse> deployed = session.client->Deploy(*request);
+  // A big bundle on a terminal: show the upload going out.
+  std::optional<ProgressLine> progress;
+  if (ShowUploadProgress(out.json(), isatty(STDERR_FILENO) == 1, request->ByteSizeLong())) {
+    progress.emplace(stderr, name);
+  }
+  UploadProgress on_progress;
+  if (progress.has_value()) {
+    on_progress = [&progress](uint64_t sent, uint64_t total) { progress->Update(sent, total); };
+  }
+  absl::StatusOr<kiln::v1::DeployResponse> deployed = session.client->Deploy(*request, on_progress);
+  if (progress.has_value()) progress->Clear();
   const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (!deployed.ok()) {
     session.context.function = "";
@@ -354,8 +353,14 @@ int DeployLoaded(Session& session, const DeployOptions& options,
       failure.fields["server_message"] = std::string(deployed.status().message());
     } else if (failure.exit_code == kExitFailed) {
       failure.message = absl::StrCat("deploy of \"", name, "\" failed: ", failure.message);
-      if (failure.hint.empty())
+      if (std::optional<std::string> secret = UnsetSecret(deployed.status())) {
+        failure.code = "SECRET_NOT_SET";
+        failure.hint = absl::StrCat("nothing changed on the server; ", UnsetSecretHint(*secret),
+                                    ", then deploy again");
+        failure.fields["secret"] = *secret;
+      } else if (failure.hint.empty()) {
         failure.hint = "nothing changed on the server; fix it and deploy again";
+      }
     }
     failure.fields["name"] = name;
     return fail(failure);
@@ -540,6 +545,9 @@ int RunVersions(const GlobalOptions& global, const std::string& name) {
   session->context.function = name;
   absl::StatusOr<kiln::v1::ListVersionsResponse> versions = session->client->ListVersions(name);
   if (!versions.ok()) return out.Fail(DescribeStatus(versions.status(), session->context));
+  // Newest first (the API answers oldest first).
+  std::sort(versions->mutable_versions()->begin(), versions->mutable_versions()->end(),
+            [](const auto& a, const auto& b) { return a.version() > b.version(); });
   if (out.json()) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& version : versions->versions()) {
@@ -574,6 +582,11 @@ int RunRollback(const GlobalOptions& global, const std::string& name, uint64_t t
         after.status().code() == absl::StatusCode::kFailedPrecondition) {
       failure.message = absl::StrCat("cannot roll ", name, " back: ", after.status().message());
       failure.hint = absl::StrCat("see `kiln versions ", name, "` for the versions there are");
+      if (std::optional<std::string> secret = UnsetSecret(after.status())) {
+        failure.code = "SECRET_NOT_SET";
+        failure.hint = UnsetSecretHint(*secret);
+        failure.fields["secret"] = *secret;
+      }
     }
     return out.Fail(failure);
   }

@@ -14,6 +14,7 @@
 #include "sdk/cli/commands.h"
 #include "sdk/cli/output.h"
 #include "sdk/cli/platform.h"
+#include "sdk/cli/secrets.h"
 #include "sdk/client/endpoint.h"
 
 namespace {
@@ -54,15 +55,24 @@ void AddPlatformOptions(CLI::App* command, PlatformOptions& options) {
                       "or on PATH)");
 }
 
-// The first argument that is neither an option nor a global option's value.
-std::optional<std::string> FirstWord(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
+// The first argument after argv[start - 1] that is neither an option nor a
+// global option's value.
+std::optional<std::string> FirstWord(int argc, char** argv, int start = 1) {
+  for (int i = start; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--api" || arg == "--token" || arg == "--data-dir" || arg == "--timeout") {
       ++i;
       continue;
     }
     if (!arg.empty() && arg[0] != '-') return arg;
+  }
+  return std::nullopt;
+}
+
+// The word after the first `command` word, if any ("kiln secrets sett X" -> "sett").
+std::optional<std::string> WordAfter(int argc, char** argv, const std::string& command) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == command) return FirstWord(argc, argv, i + 1);
   }
   return std::nullopt;
 }
@@ -155,6 +165,30 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("--backlog,-n", logs.backlog, "recent entries to print first")
       ->capture_default_str();
 
+  CLI::App* secrets = app.add_subcommand(
+      "secrets",
+      "Manage the tenant's secrets: values functions read from env (see `secrets` in "
+      "kiln.toml)");
+  secrets->require_subcommand(1);
+  SecretSetOptions secret_set;
+  CLI::App* secret_set_cmd = secrets->add_subcommand(
+      "set",
+      "Create or change a secret; the value comes from --value, else stdin (typed hidden on a "
+      "terminal; one trailing newline dropped from a pipe). Functions that use it get a new "
+      "version at once");
+  secret_set_cmd->add_option("name", secret_set.name, "secret name (env.NAME)")->required();
+  CLI::Option* secret_value = secret_set_cmd->add_option(
+      "--value", secret_set.value,
+      "the value (visible to other users of this machine in the process list: prefer stdin)");
+  CLI::App* secret_list_cmd =
+      secrets->add_subcommand("list", "List the secrets' names (never values) and who uses them");
+  std::string secret_delete_name;
+  bool secret_delete_yes = false;
+  CLI::App* secret_delete_cmd = secrets->add_subcommand(
+      "delete", "Delete a secret (refused while a function's active version uses it)");
+  secret_delete_cmd->add_option("name", secret_delete_name, "secret name")->required();
+  secret_delete_cmd->add_flag("--yes,-y", secret_delete_yes, "do not ask for confirmation");
+
   DeployOptions dev_deploy;
   CLI::App* dev = app.add_subcommand(
       "dev", "Run the platform in the background, deploy PATH, and redeploy it on every change");
@@ -172,8 +206,18 @@ int main(int argc, char** argv) {
     failure.code = "USAGE";
     failure.message = error.what();
     std::string command;
-    for (CLI::App* sub : app.get_subcommands()) command = absl::StrCat(" ", sub->get_name());
+    for (CLI::App* sub : app.get_subcommands()) {
+      command = absl::StrCat(" ", sub->get_name());
+      for (CLI::App* inner : sub->get_subcommands())
+        absl::StrAppend(&command, " ", inner->get_name());
+    }
     failure.hint = absl::StrCat("see `kiln", command, " --help`");
+    if (command == " secrets" && secrets->get_subcommands().empty()) {
+      std::optional<std::string> word = WordAfter(argc, argv, "secrets");
+      failure.message = word.has_value() ? absl::StrCat("unknown command \"secrets ", *word, "\"")
+                                         : "no secrets command given";
+      failure.hint = "the secrets commands are set, list, delete; see `kiln secrets --help`";
+    }
     if (command.empty()) {
       // CLI11 says "A subcommand is required" for a misspelt one too; name it.
       std::optional<std::string> word = FirstWord(argc, argv);
@@ -181,11 +225,12 @@ int main(int argc, char** argv) {
           word.has_value() ? absl::StrCat("unknown command \"", *word, "\"") : "no command given";
       failure.hint =
           "the commands are up, deploy, invoke, list, versions, rollback, delete, "
-          "logs, dev; see `kiln --help`";
+          "logs, secrets, dev; see `kiln --help`";
     }
     return out.Fail(failure);
   }
   invoke.has_data = data->count() > 0;
+  secret_set.has_value = secret_value->count() > 0;
 
   if (up->parsed()) return RunUp(global, platform);
   if (deploy_cmd->parsed()) return RunDeploy(global, deploy);
@@ -195,6 +240,11 @@ int main(int argc, char** argv) {
   if (rollback->parsed()) return RunRollback(global, rollback_name, rollback_to);
   if (delete_cmd->parsed()) return RunDelete(global, delete_name, delete_yes);
   if (logs_cmd->parsed()) return RunLogs(global, logs);
+  if (secret_set_cmd->parsed()) return RunSecretsSet(global, secret_set);
+  if (secret_list_cmd->parsed()) return RunSecretsList(global);
+  if (secret_delete_cmd->parsed()) {
+    return RunSecretsDelete(global, secret_delete_name, secret_delete_yes);
+  }
   if (dev->parsed()) return RunDev(global, platform, dev_deploy);
   return kExitUsage;
 }

@@ -128,9 +128,10 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
       break;
     case absl::StatusCode::kNotFound:
       if (!context.function.empty()) {
-        failure.message = absl::StrCat("no function \"", context.function, "\" in tenant \"",
-                                       context.tenant, "\" (", status.message(), ")");
+        failure.message = absl::StrCat("unknown function \"", context.function, "\" in tenant \"",
+                                       context.tenant, "\"");
         failure.hint = "see `kiln list` for what is deployed, or deploy it with `kiln deploy PATH`";
+        failure.fields["detail"] = std::string(status.message());
       }
       break;
     case absl::StatusCode::kDeadlineExceeded:
@@ -153,6 +154,13 @@ Failure DescribeStatus(const absl::Status& status, const CallContext& context) {
         failure.hint =
             "the API refused a message this large; bundles up to 10 MiB must be "
             "accepted, so the scheduler's gRPC receive limit is too low (a Kiln bug)";
+      } else if (absl::StrContains(status.message(), "worker")) {
+        // The scheduler refuses what would not fit in a frame to a worker
+        // ("the bundle ... is larger than a worker accepts", "a worker loads
+        // at most ...") — a platform size limit, not a quota.
+        failure.hint =
+            "make the bundle (and what its top level builds) smaller: this is the size a worker "
+            "can load, not a quota";
       } else {
         failure.hint = "a quota or limit was reached; free some capacity or ask for a higher quota";
       }

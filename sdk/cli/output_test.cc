@@ -54,6 +54,12 @@ TEST(DescribeStatusTest, EachSaysWhatToDoNext) {
                              Context())
                   .hint,
               HasSubstr("gRPC receive limit"));
+  EXPECT_THAT(DescribeStatus(absl::ResourceExhaustedError(
+                                 "the bundle (5243029 bytes as a frame) is larger than a worker "
+                                 "accepts (4194304 bytes)"),
+                             Context())
+                  .hint,
+              HasSubstr("make the bundle (and what its top level builds) smaller"));
   EXPECT_THAT(DescribeStatus(absl::InternalError("boom"), Context()).hint, HasSubstr("Kiln bug"));
   Failure denied = DescribeStatus(absl::PermissionDeniedError("not yours"), Context());
   EXPECT_THAT(denied.message, HasSubstr("tenant \"default\": not yours"));

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -98,6 +99,35 @@ std::optional<SchedulerCommand> PrepareCommand(const GlobalOptions& global,
 
 std::string HttpPort(const std::string& http) { return http.substr(http.rfind(':') + 1); }
 
+// Where a started platform listens, once it is ready.
+struct ReadyAddresses {
+  std::string api;
+  std::string http;
+};
+
+// The platform's addresses once the scheduler has announced both listeners
+// (their real ports, also for port 0) and written <data-dir>/api.addr with
+// the announced API address since `since` — which it does once its local
+// workers registered, so a deploy or request right after can be served.
+std::optional<ReadyAddresses> Ready(const SchedulerProcess& process,
+                                    const SchedulerCommand& command, absl::Time since) {
+  std::optional<std::string> api = process.listening();
+  std::optional<std::string> http = process.http_listening();
+  if (!api.has_value() || !http.has_value()) return std::nullopt;
+  const std::string path = absl::StrCat(command.data_dir, "/", kApiAddrFile);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  // A file left by an earlier run (same address when the port is fixed) is
+  // older. File times can be coarse (a kernel tick, or whole seconds on some
+  // file systems): allow a second.
+  if (absl::TimeFromTimespec(st.st_mtim) < since - absl::Seconds(1)) return std::nullopt;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  if (absl::StripAsciiWhitespace(line) != *api) return std::nullopt;
+  return ReadyAddresses{.api = *api, .http = *http};
+}
+
 Failure ExitedEarly(int code, const SchedulerCommand& command) {
   Failure failure;
   failure.exit_code = code == 0 ? kExitFailed : code;
@@ -129,6 +159,7 @@ int RunUp(const GlobalOptions& global, const PlatformOptions& options) {
   std::optional<SchedulerCommand> command = PrepareCommand(global, options, &failure);
   if (!command.has_value()) return out.Fail(failure);
   BlockStopSignals();
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<SchedulerProcess>> started =
       SchedulerProcess::Start(*command, [&out](const std::string& line) {
         if (out.json()) {
@@ -158,21 +189,21 @@ int RunUp(const GlobalOptions& global, const PlatformOptions& options) {
         process->Signal(SIGKILL);
       }
     }
-    std::optional<std::string> api = process->listening();
-    if (!announced && api.has_value()) {
+    std::optional<ReadyAddresses> ready;
+    if (!announced && stops == 0 && (ready = Ready(*process, *command, start)).has_value()) {
       announced = true;
       const std::string token_file = absl::StrCat(command->data_dir, "/", kDefaultTokenFile);
       const std::string more = command->data_dir == kDefaultDataDir
                                    ? ""
                                    : absl::StrCat(" --data-dir ", command->data_dir);
       out.Json({{"event", "ready"},
-                {"api", *api},
-                {"http", command->http},
+                {"api", ready->api},
+                {"http", ready->http},
                 {"data_dir", command->data_dir},
                 {"token_file", token_file}});
-      out.Line(absl::StrCat("kiln: Kiln is up. API ", *api, "; functions answer at http://NAME.",
-                            kDefaultTenant, ".", command->base_domain, ":", HttpPort(command->http),
-                            "/"));
+      out.Line(absl::StrCat("kiln: Kiln is up. API ", ready->api,
+                            "; functions answer at http://NAME.", kDefaultTenant, ".",
+                            command->base_domain, ":", HttpPort(ready->http), "/"));
       out.Line(absl::StrCat("kiln: the default tenant's token is in ", token_file,
                             ". In another terminal: kiln deploy examples/hello", more,
                             ". Ctrl-C stops Kiln."));
@@ -200,6 +231,7 @@ int RunDev(const GlobalOptions& global, const PlatformOptions& options,
   std::optional<SchedulerCommand> command = PrepareCommand(global, options, &failure);
   if (!command.has_value()) return out.Fail(failure);
   BlockStopSignals();
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<SchedulerProcess>> started =
       SchedulerProcess::Start(*command, [&out](const std::string& line) {
         if (out.json()) {
@@ -215,17 +247,17 @@ int RunDev(const GlobalOptions& global, const PlatformOptions& options,
   }
   std::unique_ptr<SchedulerProcess> process = std::move(started).value();
 
-  // 1. Wait until the scheduler announces its API address.
+  // 1. Wait until the platform is ready.
   const absl::Time ready_deadline = absl::Now() + absl::Minutes(1);
-  std::optional<std::string> api;
-  while (!(api = process->listening()).has_value()) {
+  std::optional<ReadyAddresses> ready;
+  while (!(ready = Ready(*process, *command, start)).has_value()) {
     if (std::optional<int> code = process->Poll()) return out.Fail(ExitedEarly(*code, *command));
     if (int signal = WaitForStopSignal(absl::Milliseconds(100)); signal != 0) {
       return StopAndWait(*process, signal, out);
     }
     if (absl::Now() > ready_deadline) {
       failure.code = "SCHEDULER_NOT_READY";
-      failure.message = "kiln-scheduler did not announce its API within a minute";
+      failure.message = "kiln-scheduler did not become ready within a minute";
       failure.hint = "its messages above may say why; try `kiln up` on its own";
       return out.Fail(failure);
     }
@@ -233,7 +265,7 @@ int RunDev(const GlobalOptions& global, const PlatformOptions& options,
 
   // 2. Connect with the token it keeps in the data dir (or the one given).
   EndpointInputs inputs;
-  inputs.api_flag = *api;
+  inputs.api_flag = ready->api;
   inputs.token_flag = global.token;
   inputs.data_dir = command->data_dir;
   absl::StatusOr<Endpoint> endpoint = ResolveEndpoint(inputs);
@@ -255,8 +287,8 @@ int RunDev(const GlobalOptions& global, const PlatformOptions& options,
   session_global.data_dir = command->data_dir;
   Session session = SessionFor(std::move(client).value(), session_global, "kiln-scheduler",
                                endpoint->token_source);
-  out.Json({{"event", "ready"}, {"api", *api}, {"http", command->http}, {"path", deploy.path}});
-  out.Note(absl::StrCat("kiln dev: Kiln is up (API ", *api, ", HTTP ", command->http,
+  out.Json({{"event", "ready"}, {"api", ready->api}, {"http", ready->http}, {"path", deploy.path}});
+  out.Note(absl::StrCat("kiln dev: Kiln is up (API ", ready->api, ", HTTP ", ready->http,
                         "). Deploying ", deploy.path,
                         ", then again on every change. Ctrl-C stops."));
 

@@ -19,8 +19,10 @@ struct PlatformOptions {
 
 // Runs kiln-scheduler in the foreground with --data-dir, --api (global --api,
 // else KILN_API, else 127.0.0.1:7000), --http, --workers and --base-domain,
-// passing its output through. The first Ctrl-C (or SIGTERM) is forwarded for
-// a clean drain, a second one kills it. Returns its exit status.
+// passing its output through. Once it is ready (both listeners announced and
+// <data-dir>/api.addr written, i.e. its workers registered) says where it
+// listens — the real ports, also for port 0. The first Ctrl-C (or SIGTERM) is
+// forwarded for a clean drain, a second one kills it. Returns its exit status.
 int RunUp(const GlobalOptions& global, const PlatformOptions& options);
 
 // Runs the platform as RunUp does, but in the background; deploys `deploy`

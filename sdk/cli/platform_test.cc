@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -69,6 +70,25 @@ TEST_F(PlatformTest, UpRunsTheSchedulerWithItsFlagsAndStopsCleanlyOnCtrlC) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("kiln-scheduler: SIGINT, draining\nkiln-scheduler: stopped\n"));
   EXPECT_THAT(result.err, HasSubstr("kiln: stopping kiln-scheduler"));
+}
+
+TEST_F(PlatformTest, UpIsReadyOnlyOnceTheSchedulerWritesItsAddressAfresh) {
+  // An api.addr left by an earlier run on the same fixed port holds the very
+  // address the new scheduler will announce; only a fresh one means ready.
+  const int port = ::kiln::sdk::cli::testing::ClosedPort();
+  const std::string api = absl::StrCat("127.0.0.1:", port);
+  WriteFile(dir_ + "/.kiln/api.addr", api + "\n");
+  std::filesystem::last_write_time(
+      dir_ + "/.kiln/api.addr",
+      std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  options_.env["FAKE_SCHEDULER_READY_DELAY_MS"] = "1500";
+  const absl::Time start = absl::Now();
+  std::unique_ptr<KilnProcess> up = KilnProcess::Start({"up", "--api", api}, options_);
+  ASSERT_TRUE(up->WaitFor("Ctrl-C stops Kiln.\n", absl::Seconds(20))) << up->out() << up->err();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1500));
+  EXPECT_THAT(up->out(), HasSubstr(absl::StrCat("kiln: Kiln is up. API ", api, ";")));
+  up->Signal(SIGINT);
+  EXPECT_EQ(up->Finish().exit_code, 0);
 }
 
 TEST_F(PlatformTest, UpPassesSigtermOnAndExitsWithTheSchedulersStatus) {

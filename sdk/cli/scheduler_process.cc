@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 
 constexpr absl::string_view kBinaryName = "kiln-scheduler";
 constexpr absl::string_view kListening = "kiln-scheduler: api listening on ";
+constexpr absl::string_view kHttpListening = "kiln-scheduler: http listening on ";
 
 bool Executable(const std::string& path) {
   std::error_code ec;
@@ -84,15 +85,28 @@ absl::StatusOr<std::string> FindSchedulerBinary(const std::string& flag) {
                    "--scheduler-binary PATH / set KILN_SCHEDULER_BINARY"));
 }
 
-std::optional<std::string> ParseListeningLine(const std::string& line) {
+namespace {
+
+// The address after `prefix` in `line`, up to the first blank.
+std::optional<std::string> AddressAfter(absl::string_view prefix, const std::string& line) {
   absl::string_view rest = line;
-  size_t at = rest.find(kListening);
+  size_t at = rest.find(prefix);
   if (at == absl::string_view::npos) return std::nullopt;
-  rest = rest.substr(at + kListening.size());
+  rest = rest.substr(at + prefix.size());
   size_t end = rest.find_first_of(" \t\r\n");
   std::string address(rest.substr(0, end));
   if (address.empty()) return std::nullopt;
   return address;
+}
+
+}  // namespace
+
+std::optional<std::string> ParseListeningLine(const std::string& line) {
+  return AddressAfter(kListening, line);
+}
+
+std::optional<std::string> ParseHttpListeningLine(const std::string& line) {
+  return AddressAfter(kHttpListening, line);
 }
 
 absl::StatusOr<std::unique_ptr<SchedulerProcess>> SchedulerProcess::Start(
@@ -146,6 +160,9 @@ void SchedulerProcess::ReadLines(int fd) {
     if (std::optional<std::string> address = ParseListeningLine(line)) {
       absl::MutexLock lock(&mu_);
       if (!listening_.has_value()) listening_ = *address;
+    } else if (std::optional<std::string> http = ParseHttpListeningLine(line)) {
+      absl::MutexLock lock(&mu_);
+      if (!http_listening_.has_value()) http_listening_ = *http;
     }
   };
   while (true) {
@@ -187,6 +204,11 @@ SchedulerProcess::~SchedulerProcess() {
 std::optional<std::string> SchedulerProcess::listening() const {
   absl::MutexLock lock(&mu_);
   return listening_;
+}
+
+std::optional<std::string> SchedulerProcess::http_listening() const {
+  absl::MutexLock lock(&mu_);
+  return http_listening_;
 }
 
 void SchedulerProcess::Signal(int signal) {

@@ -1,7 +1,8 @@
 // kiln-scheduler as a child of `kiln up` (foreground) and `kiln dev`
 // (background): finding the binary, starting it with the platform's flags,
 // reading its stdout line by line for the "api listening on" announcement,
-// forwarding stop signals, and reaping it.
+// forwarding stop signals, and reaping it. (Its "http listening on" line is
+// read too, for the gateway's real address.)
 #pragma once
 
 #include <sys/types.h>
@@ -42,6 +43,9 @@ absl::StatusOr<std::string> FindSchedulerBinary(const std::string& flag);
 
 // The HOST:PORT in a line "kiln-scheduler: api listening on HOST:PORT".
 std::optional<std::string> ParseListeningLine(const std::string& line);
+// The HOST:PORT in a line "kiln-scheduler: http listening on HOST:PORT" (the
+// gateway's real address, also when --http asked for port 0).
+std::optional<std::string> ParseHttpListeningLine(const std::string& line);
 
 // A running kiln-scheduler. Owned by the command that started it, used from
 // its main thread; a reader thread of its own calls `on_line`.
@@ -61,6 +65,8 @@ class SchedulerProcess {
   pid_t pid() const { return pid_; }
   // The API address it announced, once it has.
   std::optional<std::string> listening() const;
+  // The HTTP gateway's address it announced, once it has.
+  std::optional<std::string> http_listening() const;
   // Sends `signal` to the scheduler (SIGKILL: to its whole process group).
   void Signal(int signal);
   // Reaps it if it has ended: its exit code, 128 + N when killed by signal N.
@@ -79,6 +85,7 @@ class SchedulerProcess {
   std::atomic<bool> stop_reading_{false};
   mutable absl::Mutex mu_;
   std::optional<std::string> listening_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::string> http_listening_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::sdk::cli

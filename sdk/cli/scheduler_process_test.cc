@@ -30,6 +30,10 @@ TEST(SchedulerProcessTest, ParsesTheListeningLine) {
             "[::1]:43");
   EXPECT_EQ(ParseListeningLine("kiln-scheduler: http listening on 127.0.0.1:8080"), std::nullopt);
   EXPECT_EQ(ParseListeningLine("kiln-scheduler: api listening on "), std::nullopt);
+  EXPECT_EQ(ParseHttpListeningLine("kiln-scheduler: http listening on 127.0.0.1:39001"),
+            "127.0.0.1:39001");
+  EXPECT_EQ(ParseHttpListeningLine("kiln-scheduler: api listening on 127.0.0.1:7000"),
+            std::nullopt);
 }
 
 TEST(SchedulerProcessTest, FindsTheBinaryFromTheFlagOrTheEnvironment) {

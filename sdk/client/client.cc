@@ -2,6 +2,7 @@
 // turns grpc::Status into absl::Status.
 #include "sdk/client/client.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/cord.h"
@@ -117,13 +118,29 @@ absl::Status Client::FromGrpc(const grpc::Status& status, absl::Duration timeout
   return absl::Status(ToAbslCode(code), message);
 }
 
-absl::StatusOr<kiln::v1::DeployResponse> Client::Deploy(kiln::v1::DeployRequest request) {
+absl::StatusOr<kiln::v1::DeployResponse> Client::Deploy(kiln::v1::DeployRequest request,
+                                                        const UploadProgress& progress) {
   if (request.tenant().empty()) request.set_tenant(options_.tenant);
   KILN_RETURN_IF_ERROR(CheckDeployRequest(request));
+  const std::string bytes = request.SerializeAsString();
+  const uint64_t total = bytes.size();
   auto context = NewContext(options_.deploy_timeout);
   kiln::v1::DeployResponse response;
-  KILN_RETURN_IF_ERROR(
-      FromGrpc(stub_->Deploy(context.get(), request, &response), options_.deploy_timeout));
+  std::unique_ptr<grpc::ClientWriter<kiln::v1::DeployChunk>> writer =
+      stub_->DeployUpload(context.get(), &response);
+  kiln::v1::DeployChunk chunk;
+  for (uint64_t sent = 0; sent < total;) {
+    const uint64_t size = std::min<uint64_t>(kUploadChunkBytes, total - sent);
+    chunk.set_total_bytes(sent == 0 ? total : 0);
+    chunk.set_data(bytes.substr(sent, size));
+    // A failed write means the call is over (refused, or the link broke):
+    // Finish says why.
+    if (!writer->Write(chunk)) break;
+    sent += size;
+    if (progress) progress(sent, total);
+  }
+  writer->WritesDone();
+  KILN_RETURN_IF_ERROR(FromGrpc(writer->Finish(), options_.deploy_timeout));
   return response;
 }
 
@@ -218,6 +235,41 @@ absl::StatusOr<kiln::v1::InvokeResponse> Client::InvokeHttp(absl::string_view na
   }
   http->set_body(call.body);
   return Invoke(name, std::move(event), call.version);
+}
+
+absl::StatusOr<kiln::v1::SetSecretResponse> Client::SetSecret(absl::string_view name,
+                                                              absl::string_view value) {
+  KILN_RETURN_IF_ERROR(CheckSecret(name, value));
+  kiln::v1::SetSecretRequest request;
+  request.set_tenant(options_.tenant);
+  request.set_name(std::string(name));
+  request.set_value(std::string(value));
+  // A change may give several functions a new version: a deploy's time.
+  auto context = NewContext(options_.deploy_timeout);
+  kiln::v1::SetSecretResponse response;
+  KILN_RETURN_IF_ERROR(
+      FromGrpc(stub_->SetSecret(context.get(), request, &response), options_.deploy_timeout));
+  return response;
+}
+
+absl::StatusOr<std::vector<kiln::v1::SecretInfo>> Client::ListSecrets() {
+  kiln::v1::ListSecretsRequest request;
+  request.set_tenant(options_.tenant);
+  auto context = NewContext(options_.call_timeout);
+  kiln::v1::ListSecretsResponse response;
+  KILN_RETURN_IF_ERROR(
+      FromGrpc(stub_->ListSecrets(context.get(), request, &response), options_.call_timeout));
+  return std::vector<kiln::v1::SecretInfo>(response.secrets().begin(), response.secrets().end());
+}
+
+absl::Status Client::DeleteSecret(absl::string_view name) {
+  KILN_RETURN_IF_ERROR(CheckSecretName(name));
+  kiln::v1::DeleteSecretRequest request;
+  request.set_tenant(options_.tenant);
+  request.set_name(std::string(name));
+  auto context = NewContext(options_.call_timeout);
+  kiln::v1::DeleteSecretResponse response;
+  return FromGrpc(stub_->DeleteSecret(context.get(), request, &response), options_.call_timeout);
 }
 
 absl::StatusOr<std::unique_ptr<LogStream>> Client::TailLogs(absl::string_view name, bool follow,

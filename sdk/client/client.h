@@ -1,5 +1,5 @@
 // kiln::sdk::Client: a C++ client of the scheduler's kiln.v1.Control API —
-// deploy, list, versions, rollback, delete, invoke, tail logs — the layer the
+// deploy, list, versions, rollback, delete, invoke, tail logs, secrets — the layer the
 // `kiln` CLI is built on. Every call carries the tenant's bearer token and a
 // deadline; gRPC statuses become absl::Status here, at the edge.
 //
@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,15 @@ struct HttpCall {
   std::string body;
   uint64_t version = 0;  // 0: the active version
 };
+
+// Called as a deploy's bytes go out: `sent` of `total` bytes of the request
+// handed to gRPC (which sends them as HTTP/2 flow control allows, so on a fast
+// link `sent` runs ahead of what the server has read by at most a window).
+// Called on the deploying thread, after each chunk, last with sent == total.
+using UploadProgress = std::function<void(uint64_t sent, uint64_t total)>;
+
+// The size of the chunks Client::Deploy sends.
+inline constexpr size_t kUploadChunkBytes = 64 * 1024;
 
 // True for the status a Client call returns when it could not reach the API
 // at all (nothing listening, wrong address, no route): Unavailable, with a
@@ -102,9 +112,13 @@ class Client {
 
   // Deploys a new version (request.tenant defaults to tenant()). Runs
   // CheckDeployRequest first: InvalidArgument without a call when it fails.
-  // InvalidArgument from the server for a build error, whose message holds
-  // "file:line:column: ..." (see build_error.h).
-  absl::StatusOr<kiln::v1::DeployResponse> Deploy(kiln::v1::DeployRequest request);
+  // Sends the request in kUploadChunkBytes chunks (Control.DeployUpload),
+  // calling `progress` (if set) after each. InvalidArgument from the server
+  // for a build error, whose message holds "file:line:column: ..." (see
+  // build_error.h); FailedPrecondition when the config binds a secret the
+  // tenant has not set.
+  absl::StatusOr<kiln::v1::DeployResponse> Deploy(kiln::v1::DeployRequest request,
+                                                  const UploadProgress& progress = nullptr);
 
   // NotFound for an unknown function.
   absl::StatusOr<kiln::v1::FunctionInfo> GetFunction(absl::string_view name);
@@ -128,6 +142,18 @@ class Client {
   // Invoke with an HTTP request addressed to the function's URL plus
   // `call.path` (GetFunction supplies the URL: NotFound for an unknown name).
   absl::StatusOr<kiln::v1::InvokeResponse> InvokeHttp(absl::string_view name, const HttpCall& call);
+
+  // Creates or replaces tenant secret `name`. Runs CheckSecret first
+  // (InvalidArgument without a call). The response says whether it was new,
+  // unchanged, and which functions got a new version because they bind it
+  // (see Control.SetSecret).
+  absl::StatusOr<kiln::v1::SetSecretResponse> SetSecret(absl::string_view name,
+                                                        absl::string_view value);
+  // The tenant's secret names (never values), by name, with their binders.
+  absl::StatusOr<std::vector<kiln::v1::SecretInfo>> ListSecrets();
+  // NotFound for an unknown secret; FailedPrecondition while a function's
+  // active version binds it. CheckSecretName first.
+  absl::Status DeleteSecret(absl::string_view name);
 
   // Streams log entries: `backlog` recent ones, then, with `follow`, new ones
   // until Cancel(). `name` "" streams every function of the tenant.

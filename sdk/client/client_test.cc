@@ -65,6 +65,55 @@ TEST_F(ClientTest, DeploySendsTheTokenAndTheTokensTenant) {
   EXPECT_EQ(service_.deploys()[0].bundle().files(0).path(), "index.js");
 }
 
+TEST_F(ClientTest, DeployUploadsInChunksReportingProgress) {
+  std::unique_ptr<Client> client = Connect();
+  kiln::v1::DeployRequest request = HelloRequest();
+  request.mutable_bundle()->add_files()->set_path("data.txt");
+  request.mutable_bundle()->mutable_files(1)->set_content(std::string(300 * 1024, 'd'));
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  absl::StatusOr<kiln::v1::DeployResponse> deployed =
+      client->Deploy(request, [&](uint64_t sent, uint64_t total) {
+        calls.push_back({sent, total});
+      });
+  ASSERT_TRUE(deployed.ok()) << deployed.status();
+  request.set_tenant("default");
+  const uint64_t total = request.ByteSizeLong();
+  const size_t chunks = (total + kUploadChunkBytes - 1) / kUploadChunkBytes;
+  ASSERT_EQ(calls.size(), chunks);
+  EXPECT_EQ(service_.last_upload_chunks(), static_cast<int>(chunks));
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].second, total);
+    EXPECT_EQ(calls[i].first, std::min<uint64_t>((i + 1) * kUploadChunkBytes, total));
+  }
+  ASSERT_EQ(service_.deploys().size(), 1u);
+  EXPECT_EQ(service_.deploys()[0].bundle().files(1).content(), std::string(300 * 1024, 'd'));
+}
+
+TEST_F(ClientTest, SecretsSetListDelete) {
+  std::unique_ptr<Client> client = Connect();
+  absl::StatusOr<kiln::v1::SetSecretResponse> set = client->SetSecret("API_KEY", "k1");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE(set->created());
+  EXPECT_EQ(service_.secret("default", "API_KEY"), "k1");
+  set = client->SetSecret("API_KEY", "k1");
+  ASSERT_TRUE(set.ok());
+  EXPECT_TRUE(set->unchanged());
+  absl::StatusOr<std::vector<kiln::v1::SecretInfo>> listed = client->ListSecrets();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name(), "API_KEY");
+  EXPECT_TRUE(client->DeleteSecret("API_KEY").ok());
+  EXPECT_EQ(client->DeleteSecret("API_KEY").code(), absl::StatusCode::kNotFound);
+  // Checked before any call.
+  EXPECT_EQ(client->SetSecret("api-key", "v").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->SetSecret("K", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->DeleteSecret("2FA").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.secret("default", "K"), std::nullopt);
+  std::unique_ptr<Client> stranger = Connect(FakeToken("default", 'f'));
+  EXPECT_EQ(stranger->SetSecret("K", "v").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(stranger->ListSecrets().status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST_F(ClientTest, AnExplicitTenantWins) {
   ClientOptions options;
   options.api = server_->address();

@@ -1,4 +1,5 @@
-// Client-side deploy checks (precheck.h), mirroring scheduler/store/validate.cc.
+// Client-side deploy and secret checks (precheck.h), mirroring
+// scheduler/store/validate.cc.
 #include "sdk/client/precheck.h"
 
 #include <algorithm>
@@ -127,11 +128,15 @@ absl::Status CheckBundle(const kiln::v1::Bundle& bundle) {
   return absl::OkStatus();
 }
 
-absl::Status CheckEnvName(absl::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError("env binding with an empty name");
+namespace {
+
+// `what` ("env binding", "secret") named `name`: [A-Za-z_][A-Za-z0-9_]*, at
+// most 63 bytes.
+absl::Status CheckIdentifier(absl::string_view what, absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " with an empty name"));
   if (name.size() > kMaxNameBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("env binding name ", Quote(name),
-                                                   " is longer than ", kMaxNameBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " name ", Quote(name), " is longer than ", kMaxNameBytes, " bytes"));
   }
   auto word = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
@@ -140,8 +145,62 @@ absl::Status CheckEnvName(absl::string_view name) {
   for (char c : name) ok = ok && word(c);
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat("env binding name ", Quote(name),
+        absl::StrCat(what, " name ", Quote(name),
                      " must be letters, digits and '_', not starting with a digit"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckEnvName(absl::string_view name) { return CheckIdentifier("env binding", name); }
+
+bool IsUtf8(absl::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length;
+    uint32_t min;
+    uint32_t code;
+    if ((c >> 5) == 0x6) {
+      length = 2, min = 0x80, code = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      length = 3, min = 0x800, code = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      length = 4, min = 0x10000, code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > bytes.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(bytes[i + k]);
+      if ((next >> 6) != 0x2) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += length;
+  }
+  return true;
+}
+
+absl::Status CheckSecretName(absl::string_view name) { return CheckIdentifier("secret", name); }
+
+absl::Status CheckSecret(absl::string_view name, absl::string_view value) {
+  KILN_RETURN_IF_ERROR(CheckSecretName(name));
+  if (value.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("secret ", Quote(name), " has an empty value"));
+  }
+  if (value.size() > kMaxSecretValueBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("secret ", Quote(name), " is ", value.size(),
+                                                   " bytes; the limit is ", kMaxSecretValueBytes,
+                                                   " (5 KiB)"));
+  }
+  if (!IsUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat("secret ", Quote(name), " is not UTF-8 text"));
   }
   return absl::OkStatus();
 }

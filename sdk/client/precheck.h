@@ -1,6 +1,6 @@
-// Client-side checks of a deploy before it is sent: the same rules the
-// scheduler enforces (scheduler/store/validate.h — names, bundle paths and
-// sizes, env bindings), repeated here so the CLI can fail fast with a message
+// Client-side checks of a deploy or a secret before it is sent: the same rules
+// the scheduler enforces (scheduler/store/validate.h — names, bundle paths and
+// sizes, env bindings, secret values), repeated here so the CLI can fail fast with a message
 // that says what to change. The scheduler stays authoritative; sdk/ may not
 // depend on scheduler/, so the rules and limits are restated, not shared.
 // Every failure is InvalidArgument.
@@ -22,6 +22,7 @@ inline constexpr int kMaxBundleFiles = 1000;
 inline constexpr size_t kMaxBundlePathBytes = 1024;
 inline constexpr int kMaxEnvBindings = 64;  // vars + secret names together
 inline constexpr size_t kMaxEnvValueBytes = 5 * 1024;
+inline constexpr size_t kMaxSecretValueBytes = 5 * 1024;
 inline constexpr size_t kMaxNameBytes = 63;
 // The largest per-invocation CPU limit a function may ask for (common.proto).
 inline constexpr uint32_t kMaxCpuMs = 30000;
@@ -51,6 +52,17 @@ absl::Status CheckFunctionConfig(const kiln::v1::FunctionConfig& config);
 
 // Everything above for one deploy: name, bundle, config.
 absl::Status CheckDeployRequest(const kiln::v1::DeployRequest& request);
+
+// A secret name, as CheckEnvName (it becomes env.NAME).
+absl::Status CheckSecretName(absl::string_view name);
+
+// A tenant secret: a valid name, and a value of 1 byte to 5 KiB of UTF-8 text
+// (functions read it as a JavaScript string).
+absl::Status CheckSecret(absl::string_view name, absl::string_view value);
+
+// Whether `bytes` is well-formed UTF-8 (no overlong forms, surrogates, or code
+// points past U+10FFFF).
+bool IsUtf8(absl::string_view bytes);
 
 // "1.5 MiB", "312 bytes": a byte count for messages.
 std::string HumanBytes(uint64_t bytes);

@@ -127,6 +127,32 @@ TEST(PrecheckTest, DeployRequestChecksNameBundleAndConfig) {
   EXPECT_FALSE(CheckDeployRequest(request).ok());
 }
 
+TEST(PrecheckTest, Secrets) {
+  EXPECT_TRUE(CheckSecret("API_KEY", "s3cr3t").ok());
+  EXPECT_TRUE(CheckSecret("K", std::string(5 * 1024, 'k')).ok());
+  EXPECT_TRUE(CheckSecret("K", "caf\xc3\xa9").ok());
+  EXPECT_THAT(CheckSecret("api-key", "v").message(),
+              HasSubstr("secret name \"api-key\" must be letters, digits and '_'"));
+  EXPECT_THAT(CheckSecret("", "v").message(), HasSubstr("secret with an empty name"));
+  EXPECT_THAT(CheckSecret("K", "").message(), HasSubstr("secret \"K\" has an empty value"));
+  EXPECT_THAT(CheckSecret("K", std::string(5 * 1024 + 1, 'k')).message(),
+              HasSubstr("secret \"K\" is 5121 bytes; the limit is 5120"));
+  EXPECT_THAT(CheckSecret("K", "\xff").message(), HasSubstr("secret \"K\" is not UTF-8 text"));
+  EXPECT_TRUE(CheckSecretName("TOKEN").ok());
+  EXPECT_FALSE(CheckSecretName("9TOKEN").ok());
+}
+
+TEST(PrecheckTest, Utf8) {
+  EXPECT_TRUE(IsUtf8(""));
+  EXPECT_TRUE(IsUtf8("plain ascii"));
+  EXPECT_TRUE(IsUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91"));  // é € 🔑
+  EXPECT_FALSE(IsUtf8("\x80"));                                 // a lone continuation byte
+  EXPECT_FALSE(IsUtf8("\xc0\xaf"));                             // overlong
+  EXPECT_FALSE(IsUtf8("\xed\xa0\x80"));                         // a surrogate
+  EXPECT_FALSE(IsUtf8("\xf4\x90\x80\x80"));                     // past U+10FFFF
+  EXPECT_FALSE(IsUtf8("\xe2\x82"));                             // cut short
+}
+
 TEST(PrecheckTest, HumanBytes) {
   EXPECT_EQ(HumanBytes(1), "1 byte");
   EXPECT_EQ(HumanBytes(1023), "1023 bytes");

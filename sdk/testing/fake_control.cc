@@ -1,15 +1,18 @@
 // The in-memory fake of kiln.v1.Control (fake_control.h).
 #include "sdk/testing/fake_control.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "sdk/client/endpoint.h"
+#include "sdk/client/precheck.h"
 
 namespace kiln::sdk::testing {
 namespace {
@@ -54,6 +57,21 @@ void FakeControl::EndFollowers() {
   end_followers_ = true;
 }
 
+std::optional<std::string> FakeControl::secret(const std::string& tenant,
+                                               const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto tenant_it = secrets_.find(tenant);
+  if (tenant_it == secrets_.end()) return std::nullopt;
+  auto it = tenant_it->second.find(name);
+  if (it == tenant_it->second.end()) return std::nullopt;
+  return it->second;
+}
+
+int FakeControl::last_upload_chunks() const {
+  absl::MutexLock lock(&mu_);
+  return last_upload_chunks_;
+}
+
 grpc::Status FakeControl::Authorize(grpc::ServerContext* context, const std::string& tenant) const {
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("authorization");
@@ -93,16 +111,87 @@ kiln::v1::FunctionInfo FakeControl::Info(const std::string& tenant, const std::s
   return info;
 }
 
+const kiln::v1::VersionInfo& FakeControl::AddVersion(Function& function,
+                                                     const kiln::v1::FunctionConfig& config,
+                                                     const std::string& sha256) {
+  kiln::v1::VersionInfo version;
+  version.set_version(function.next++);
+  version.set_bundle_sha256(
+      !sha256.empty() ? sha256 : std::string(64, '0' + static_cast<char>(version.version() % 10)));
+  version.set_created_ms(kEpochMs + static_cast<int64_t>(version.version()) * 60000);
+  *version.mutable_config() = config;
+  function.versions.push_back(version);
+  function.active = version.version();
+  return function.versions.back();
+}
+
+grpc::Status FakeControl::CheckSecretsSet(const std::string& tenant,
+                                          const kiln::v1::FunctionConfig& config) const {
+  auto set = secrets_.find(tenant);
+  for (const std::string& name : config.secret_names()) {
+    if (set == secrets_.end() || !set->second.contains(name)) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("secret \"", name, "\" is not set in tenant \"", tenant,
+                                       "\"; set it before deploying or activating a version "
+                                       "that binds it"));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+std::vector<std::string> FakeControl::Binders(const std::string& tenant,
+                                              const std::string& name) const {
+  std::vector<std::string> binders;
+  for (const auto& [key, function] : functions_) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(key, absl::MaxSplits('/', 1));
+    if (parts.first != tenant) continue;
+    for (const kiln::v1::VersionInfo& version : function.versions) {
+      if (version.version() != function.active) continue;
+      const auto& names = version.config().secret_names();
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        binders.push_back(parts.second);
+      }
+    }
+  }
+  return binders;
+}
+
 grpc::Status FakeControl::Deploy(grpc::ServerContext* context,
                                  const kiln::v1::DeployRequest* request,
                                  kiln::v1::DeployResponse* response) {
   if (grpc::Status auth = Authorize(context, request->tenant()); !auth.ok()) return auth;
   absl::MutexLock lock(&mu_);
-  deploys_.push_back(*request);
+  return DeployLocked(*request, response);
+}
+
+grpc::Status FakeControl::DeployUpload(grpc::ServerContext* context,
+                                       grpc::ServerReader<kiln::v1::DeployChunk>* reader,
+                                       kiln::v1::DeployResponse* response) {
+  std::string bytes;
+  uint64_t total = 0;
+  int chunks = 0;
+  kiln::v1::DeployChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunks++ == 0) total = chunk.total_bytes();
+    bytes.append(chunk.data());
+  }
+  kiln::v1::DeployRequest request;
+  if (total == 0 || bytes.size() != total || !request.ParseFromString(bytes)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the upload does not add up");
+  }
+  if (grpc::Status auth = Authorize(context, request.tenant()); !auth.ok()) return auth;
+  absl::MutexLock lock(&mu_);
+  last_upload_chunks_ = chunks;
+  return DeployLocked(request, response);
+}
+
+grpc::Status FakeControl::DeployLocked(const kiln::v1::DeployRequest& request,
+                                       kiln::v1::DeployResponse* response) {
+  deploys_.push_back(request);
   if (!build_error_.empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, build_error_);
   }
-  for (const kiln::v1::BundleFile& file : request->bundle().files()) {
+  for (const kiln::v1::BundleFile& file : request.bundle().files()) {
     size_t at = file.content().find("!!!");
     if (at == std::string::npos) continue;
     size_t line_start = file.content().rfind('\n', at);
@@ -114,16 +203,13 @@ grpc::Status FakeControl::Deploy(grpc::ServerContext* context,
                         absl::StrCat("build failed: ", file.path(), ":", line, ":", column,
                                      ": SyntaxError: Unexpected token '!'"));
   }
-  Function& function = functions_[absl::StrCat(request->tenant(), "/", request->name())];
-  kiln::v1::VersionInfo version;
-  version.set_version(function.next++);
-  version.set_bundle_sha256(std::string(64, '0' + static_cast<char>(version.version() % 10)));
-  version.set_created_ms(kEpochMs + static_cast<int64_t>(version.version()) * 60000);
-  *version.mutable_config() = request->config();
-  function.versions.push_back(version);
-  function.active = version.version();
+  if (grpc::Status secrets = CheckSecretsSet(request.tenant(), request.config()); !secrets.ok()) {
+    return secrets;
+  }
+  Function& function = functions_[absl::StrCat(request.tenant(), "/", request.name())];
+  const kiln::v1::VersionInfo& version = AddVersion(function, request.config());
   response->set_version(version.version());
-  response->set_url(Url(request->tenant(), request->name()));
+  response->set_url(Url(request.tenant(), request.name()));
   response->set_bundle_sha256(version.bundle_sha256());
   response->set_build_ms(12);
   return grpc::Status::OK;
@@ -160,9 +246,9 @@ grpc::Status FakeControl::ListVersions(grpc::ServerContext* context,
   absl::MutexLock lock(&mu_);
   Function* function = Find(request->tenant(), request->name());
   if (function == nullptr) return NotFound(request->name());
-  for (auto it = function->versions.rbegin(); it != function->versions.rend(); ++it) {
-    *response->add_versions() = *it;
-  }
+  // Oldest first, as the real scheduler answers.
+  for (const kiln::v1::VersionInfo& version : function->versions)
+    *response->add_versions() = version;
   response->set_active_version(function->active);
   return grpc::Status::OK;
 }
@@ -192,6 +278,13 @@ grpc::Status FakeControl::Rollback(grpc::ServerContext* context,
   if (!exists) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("\"", request->name(), "\" has no version ", target));
+  }
+  for (const kiln::v1::VersionInfo& version : function->versions) {
+    if (version.version() != target) continue;
+    if (grpc::Status secrets = CheckSecretsSet(request->tenant(), version.config());
+        !secrets.ok()) {
+      return secrets;
+    }
   }
   function->active = target;
   *response = Info(request->tenant(), request->name(), *function);
@@ -319,6 +412,70 @@ grpc::Status FakeControl::TailLogs(grpc::ServerContext* context,
     for (const kiln::v1::LogEntry& entry : fresh) {
       if (!writer->Write(entry)) return grpc::Status::OK;
     }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeControl::SetSecret(grpc::ServerContext* context,
+                                    const kiln::v1::SetSecretRequest* request,
+                                    kiln::v1::SetSecretResponse* response) {
+  if (grpc::Status auth = Authorize(context, request->tenant()); !auth.ok()) return auth;
+  if (absl::Status valid = CheckSecret(request->name(), request->value()); !valid.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(valid.message()));
+  }
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, std::string>& secrets = secrets_[request->tenant()];
+  auto it = secrets.find(request->name());
+  response->set_created(it == secrets.end());
+  if (it != secrets.end() && it->second == request->value()) {
+    response->set_unchanged(true);
+    return grpc::Status::OK;
+  }
+  secrets[request->name()] = request->value();
+  for (const std::string& name : Binders(request->tenant(), request->name())) {
+    Function& function = functions_[absl::StrCat(request->tenant(), "/", name)];
+    kiln::v1::VersionInfo active;
+    for (const kiln::v1::VersionInfo& version : function.versions) {
+      if (version.version() == function.active) active = version;
+    }
+    AddVersion(function, active.config(), active.bundle_sha256());
+    *response->add_redeployed() = Info(request->tenant(), name, function);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeControl::ListSecrets(grpc::ServerContext* context,
+                                      const kiln::v1::ListSecretsRequest* request,
+                                      kiln::v1::ListSecretsResponse* response) {
+  if (grpc::Status auth = Authorize(context, request->tenant()); !auth.ok()) return auth;
+  absl::MutexLock lock(&mu_);
+  auto tenant = secrets_.find(request->tenant());
+  if (tenant == secrets_.end()) return grpc::Status::OK;
+  for (const auto& [name, value] : tenant->second) {
+    kiln::v1::SecretInfo* info = response->add_secrets();
+    info->set_name(name);
+    for (std::string& binder : Binders(request->tenant(), name)) info->add_bound_by(binder);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeControl::DeleteSecret(grpc::ServerContext* context,
+                                       const kiln::v1::DeleteSecretRequest* request,
+                                       kiln::v1::DeleteSecretResponse* response) {
+  if (grpc::Status auth = Authorize(context, request->tenant()); !auth.ok()) return auth;
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> binders = Binders(request->tenant(), request->name());
+  if (!binders.empty()) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("secret \"", request->name(), "\" is bound by ", absl::StrJoin(binders, ", "),
+                     "; remove it from their secrets and deploy them first"));
+  }
+  auto tenant = secrets_.find(request->tenant());
+  if (tenant == secrets_.end() || tenant->second.erase(request->name()) == 0) {
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("tenant \"", request->tenant(), "\" has no secret \"", request->name(), "\""));
   }
   return grpc::Status::OK;
 }

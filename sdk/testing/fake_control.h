@@ -36,6 +36,11 @@ std::string FakeToken(const std::string& tenant = "default", char digit = 'a');
 //    JSON echo of method, url, headers and body. Each invocation adds a log
 //    entry "<METHOD> <path>".
 //  - Functions unknown to the tenant are NotFound.
+//  - Secrets behave as the real scheduler's (Control.SetSecret etc.): a
+//    deploy binding an unset secret is FailedPrecondition; a changed value
+//    gives each function whose active version binds it a new version; a bound
+//    secret cannot be deleted. Values are checked as precheck.h's CheckSecret.
+//  - DeployUpload reassembles its chunks and then answers as Deploy.
 class FakeControl final : public kiln::v1::Control::Service {
  public:
   explicit FakeControl(std::string token, std::string base_domain = "localhost",
@@ -49,9 +54,16 @@ class FakeControl final : public kiln::v1::Control::Service {
   std::vector<kiln::v1::DeployRequest> deploys() const;
   // Ends every following TailLogs stream (they return OK).
   void EndFollowers();
+  // The value of `tenant`'s secret `name`, if set.
+  std::optional<std::string> secret(const std::string& tenant, const std::string& name) const;
+  // How many DeployUpload chunks the last upload had.
+  int last_upload_chunks() const;
 
   grpc::Status Deploy(grpc::ServerContext* context, const kiln::v1::DeployRequest* request,
                       kiln::v1::DeployResponse* response) override;
+  grpc::Status DeployUpload(grpc::ServerContext* context,
+                            grpc::ServerReader<kiln::v1::DeployChunk>* reader,
+                            kiln::v1::DeployResponse* response) override;
   grpc::Status GetFunction(grpc::ServerContext* context,
                            const kiln::v1::GetFunctionRequest* request,
                            kiln::v1::FunctionInfo* response) override;
@@ -70,6 +82,14 @@ class FakeControl final : public kiln::v1::Control::Service {
                       kiln::v1::InvokeResponse* response) override;
   grpc::Status TailLogs(grpc::ServerContext* context, const kiln::v1::TailLogsRequest* request,
                         grpc::ServerWriter<kiln::v1::LogEntry>* writer) override;
+  grpc::Status SetSecret(grpc::ServerContext* context, const kiln::v1::SetSecretRequest* request,
+                         kiln::v1::SetSecretResponse* response) override;
+  grpc::Status ListSecrets(grpc::ServerContext* context,
+                           const kiln::v1::ListSecretsRequest* request,
+                           kiln::v1::ListSecretsResponse* response) override;
+  grpc::Status DeleteSecret(grpc::ServerContext* context,
+                            const kiln::v1::DeleteSecretRequest* request,
+                            kiln::v1::DeleteSecretResponse* response) override;
 
  private:
   struct Function {
@@ -84,6 +104,21 @@ class FakeControl final : public kiln::v1::Control::Service {
                               const Function& function) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Function* Find(const std::string& tenant, const std::string& name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  grpc::Status DeployLocked(const kiln::v1::DeployRequest& request,
+                            kiln::v1::DeployResponse* response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends a version with `config` to `function` and makes it active; its
+  // bundle hash is `sha256`, or a made-up one when empty.
+  const kiln::v1::VersionInfo& AddVersion(Function& function,
+                                          const kiln::v1::FunctionConfig& config,
+                                          const std::string& sha256 = "")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FailedPrecondition for the first secret `config` binds that `tenant` has not set.
+  grpc::Status CheckSecretsSet(const std::string& tenant,
+                               const kiln::v1::FunctionConfig& config) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Names of `tenant`'s functions whose active version binds secret `name`.
+  std::vector<std::string> Binders(const std::string& tenant, const std::string& name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string token_;
   const std::string tenant_;
@@ -95,6 +130,9 @@ class FakeControl final : public kiln::v1::Control::Service {
   std::map<std::string, Function> functions_ ABSL_GUARDED_BY(mu_);  // "tenant/name"
   std::vector<kiln::v1::DeployRequest> deploys_ ABSL_GUARDED_BY(mu_);
   std::vector<kiln::v1::LogEntry> logs_ ABSL_GUARDED_BY(mu_);
+  // tenant -> name -> value
+  std::map<std::string, std::map<std::string, std::string>> secrets_ ABSL_GUARDED_BY(mu_);
+  int last_upload_chunks_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
   bool end_followers_ ABSL_GUARDED_BY(mu_) = false;
 };

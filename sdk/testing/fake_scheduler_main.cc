@@ -1,10 +1,14 @@
 // fake-kiln-scheduler: stands in for kiln-scheduler in `kiln up` / `kiln dev`
-// tests. Same flags and start-up contract (prints "kiln-scheduler: api
-// listening on HOST:PORT", writes DIR/api.addr and, once, DIR/default.token,
-// stops cleanly on SIGINT/SIGTERM), serving a FakeControl. It also writes its
+// tests. Same flags and start-up contract (writes DIR/default.token once;
+// prints "kiln-scheduler: api listening on HOST:PORT" and "kiln-scheduler:
+// http listening on HOST:PORT" (--http as given: it serves no HTTP), then
+// writes DIR/http.addr and DIR/api.addr as "ready"; stops cleanly on
+// SIGINT/SIGTERM), serving a FakeControl. It also writes its
 // arguments to DIR/fake-args so tests can check what `kiln up` passed.
 // FAKE_SCHEDULER_FAIL_AT_START=1 makes it exit 1 before listening;
-// FAKE_SCHEDULER_EXIT_STATUS=N makes it exit N when stopped.
+// FAKE_SCHEDULER_EXIT_STATUS=N makes it exit N when stopped;
+// FAKE_SCHEDULER_READY_DELAY_MS=N makes it wait N ms between announcing its
+// listeners and writing the address files (as workers registering would).
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -18,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "sdk/testing/fake_control.h"
 
 int main(int argc, char** argv) {
@@ -68,9 +73,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kiln-scheduler: cannot listen on %s\n", api.c_str());
     return 1;
   }
-  std::ofstream(data_dir + "/api.addr") << server->address() << "\n";
   std::printf("kiln-scheduler: api listening on %s\n", server->address().c_str());
+  std::printf("kiln-scheduler: http listening on %s\n", http.c_str());
   std::fflush(stdout);
+  int delay_ms = 0;
+  if (const char* text = std::getenv("FAKE_SCHEDULER_READY_DELAY_MS")) {
+    absl::SimpleAtoi(text, &delay_ms);
+  }
+  if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(delay_ms));
+  std::ofstream(data_dir + "/http.addr") << http << "\n";
+  std::ofstream(data_dir + "/api.addr") << server->address() << "\n";
 
   int signal = 0;
   sigwait(&stop, &signal);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -92,8 +93,27 @@ std::unique_ptr<KilnProcess> KilnProcess::Start(const std::vector<std::string>& 
     close(in[1]);
     in[1] = master;
   }
+  int err_slave = -1;
+  if (options.stderr_tty) {
+    // A pseudo-terminal for stderr: the child writes the slave side, we read
+    // the master (in place of the pipe's read end). We hold the slave open
+    // too until the child is reaped: a master reads EIO while no one does.
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return nullptr;
+    err_slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (err_slave < 0) return nullptr;
+    // Raw output: no "\n" -> "\r\n", so tests see exactly what kiln wrote.
+    termios raw;
+    if (tcgetattr(err_slave, &raw) == 0) {
+      raw.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+      tcsetattr(err_slave, TCSANOW, &raw);
+    }
+    close(err[0]);
+    err[0] = master;
+  }
   pid_t pid = fork();
   if (pid == 0) {
+    if (err_slave >= 0) dup2(err_slave, err[1]);
     if (!tty_name.empty()) {
       int slave = open(tty_name.c_str(), O_RDWR | O_NOCTTY);
       if (slave < 0) _exit(125);
@@ -124,6 +144,7 @@ std::unique_ptr<KilnProcess> KilnProcess::Start(const std::vector<std::string>& 
   }).detach();
   std::unique_ptr<KilnProcess> process(new KilnProcess());
   process->pid_ = pid;
+  process->err_slave_ = err_slave;
   process->out_reader_ = std::thread([p = process.get(), fd = out[0]] { p->Read(fd, false); });
   process->err_reader_ = std::thread([p = process.get(), fd = err[0]] { p->Read(fd, true); });
   return process;
@@ -134,7 +155,7 @@ void KilnProcess::Read(int fd, bool is_err) {
   while (true) {
     ssize_t n = read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) break;  // EOF; EIO from a terminal whose other side closed
     absl::MutexLock lock(&mu_);
     (is_err ? err_ : out_).append(buffer, static_cast<size_t>(n));
   }
@@ -146,6 +167,7 @@ KilnProcess::~KilnProcess() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  CloseErrSlave();
   if (out_reader_.joinable()) out_reader_.join();
   if (err_reader_.joinable()) err_reader_.join();
 }
@@ -156,6 +178,11 @@ bool KilnProcess::WaitFor(const std::string& text, absl::Duration timeout, bool 
     return absl::StrContains(in_stderr ? err_ : out_, text);
   };
   return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+}
+
+void KilnProcess::CloseErrSlave() {
+  if (err_slave_ >= 0) close(err_slave_);
+  err_slave_ = -1;
 }
 
 void KilnProcess::Signal(int signal) {
@@ -182,6 +209,7 @@ RunResult KilnProcess::Finish(absl::Duration timeout) {
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
+  CloseErrSlave();
   if (out_reader_.joinable()) out_reader_.join();
   if (err_reader_.joinable()) err_reader_.join();
   result.out = out();

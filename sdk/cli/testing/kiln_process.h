@@ -1,6 +1,7 @@
 // Running the built `kiln` binary from CLI tests: a clean environment (no
 // KILN_* from the caller, TZ=UTC), a working directory, stdin from a pipe
-// (never a terminal, unless asked for), and stdout/stderr captured.
+// (never a terminal, unless asked for), and stdout/stderr captured (stderr
+// through a terminal when asked for).
 #pragma once
 
 #include <sys/types.h>
@@ -27,7 +28,8 @@ struct RunOptions {
   std::string cwd;                         // "" : the test's temp dir
   std::map<std::string, std::string> env;  // added to PATH, HOME, TZ=UTC
   std::string stdin_data;
-  bool stdin_tty = false;  // stdin is a pseudo-terminal (stdin_data is typed into it)
+  bool stdin_tty = false;   // stdin is a pseudo-terminal (stdin_data is typed into it)
+  bool stderr_tty = false;  // stderr is a pseudo-terminal (its output is captured as err)
 };
 
 struct RunResult {
@@ -54,8 +56,10 @@ class KilnProcess {
  private:
   KilnProcess() = default;
   void Read(int fd, bool is_err);
+  void CloseErrSlave();
 
   pid_t pid_ = -1;
+  int err_slave_ = -1;  // our copy of a terminal stderr's slave side
   std::thread out_reader_;
   std::thread err_reader_;
   mutable absl::Mutex mu_;
