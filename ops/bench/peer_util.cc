@@ -7,6 +7,8 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -83,9 +85,11 @@ double ToMs(const std::string& value, const std::string& unit) {
 
 }  // namespace
 
-std::optional<WrkResult> RunWrk(const std::string& url, int threads, int connections, int seconds) {
+std::optional<WrkResult> RunWrk(const std::string& url, int threads, int connections, int seconds,
+                                const std::string& host) {
   std::string command = "wrk --latency -t" + std::to_string(threads) + " -c" + std::to_string(connections) +
-                        " -d" + std::to_string(seconds) + "s " + url + " 2>&1";
+                        " -d" + std::to_string(seconds) + "s " +
+                        (host.empty() ? "" : "-H 'Host: " + host + "' ") + url + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return std::nullopt;
   std::string out;
@@ -141,6 +145,41 @@ void Stop(pid_t pid) {
   }
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
+}
+
+}  // namespace kiln::bench
+
+namespace kiln::bench {
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  std::vector<std::string> copy = argv;
+  for (auto& a : copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+double TreeCpuSeconds(pid_t pid) {
+  double total = ProcessCpuSeconds(pid);
+  // Children are listed per thread that forked them.
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* dir = opendir(tasks.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      std::ifstream children(tasks + "/" + entry->d_name + "/children");
+      pid_t child;
+      while (children >> child) total += TreeCpuSeconds(child);
+    }
+    closedir(dir);
+  }
+  return total;
 }
 
 }  // namespace kiln::bench

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kiln::bench {
 
@@ -30,12 +31,20 @@ struct WrkResult {
 };
 
 // Runs wrk against `url` and parses its report (latency distribution on).
-std::optional<WrkResult> RunWrk(const std::string& url, int threads, int connections, int seconds);
+// `host`: a Host header to send (empty: the URL's).
+std::optional<WrkResult> RunWrk(const std::string& url, int threads, int connections, int seconds,
+                                const std::string& host = "");
 
 // Starts workerd serving `module_path` on `port`; returns its pid (or -1).
 pid_t StartWorkerd(const std::string& module_path, int port, const std::string& scratch_dir);
 
 // Stops a process started here (SIGTERM, then SIGKILL).
 void Stop(pid_t pid);
+
+// Starts `argv` with stdout and stderr appended to `log_path`; its pid or -1.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path);
+
+// CPU seconds (user + system) of `pid` and all its descendants.
+double TreeCpuSeconds(pid_t pid);
 
 }  // namespace kiln::bench
