@@ -1,4 +1,4 @@
-// Conformance tests for crypto.subtle (41_subtle.js over crypto_natives.cc),
+// Conformance tests for crypto.subtle (js/lazy/subtle.js over crypto_natives.cc),
 // written from the WebCrypto spec and published vectors: FIPS 180 digests,
 // RFC 4231 / RFC 2202 HMAC, the GCM spec's AES-GCM cases, RFC 6979 ECDSA,
 // RFC 8032 / 8037 / 8410 Ed25519. Each test runs JavaScript in a real isolate.
