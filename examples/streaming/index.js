@@ -1,9 +1,9 @@
 // A streamed response: the body is a ReadableStream that produces a report
 // line by line as it computes (here: primes, in chunks, yielding between
 // them), instead of building the whole text first. `pull` is called whenever
-// the consumer wants more, so the work happens only as fast as it is read.
-// Kiln reads a stream body to its end before it sends the response today; the
-// code is the same when responses go out chunk by chunk.
+// the consumer wants more, so the work happens only as fast as it is read:
+// through the HTTP gateway each chunk goes out as it is produced, paced by
+// the client (`curl -N` shows them arrive); `kiln invoke` reads it whole.
 // Try: kiln invoke streaming --path '/?limit=200'
 
 function* primes(limit) {

@@ -105,8 +105,9 @@ export type ScheduledEvent = ScheduledController;
 
 /**
  * Answers an HTTP request. Must resolve to a `Response` (not `Response.error()`);
- * anything else fails the invocation with a TypeError. A stream body is read
- * to its end before the response is sent.
+ * anything else fails the invocation with a TypeError. A `ReadableStream`
+ * body of byte chunks is sent to an HTTP client as it is produced, paced by
+ * the client (`kiln invoke` reads it whole first).
  */
 export type ExportedHandlerFetchHandler<Env = KilnEnv> = (
   request: Request,
