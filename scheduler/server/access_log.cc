@@ -20,11 +20,31 @@ absl::StatusOr<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& pa
   return std::unique_ptr<AccessLog>(new AccessLog(file, true));
 }
 
+AccessLog::AccessLog(FILE* file, bool owned) : file_(file), owned_(owned) {
+  flusher_ = std::thread([this] { FlusherMain(); });
+}
+
 AccessLog::~AccessLog() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  flusher_.join();
   if (owned_) {
     std::fclose(file_);
   } else {
     std::fflush(file_);
+  }
+}
+
+void AccessLog::FlusherMain() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+    if (dirty_) {
+      std::fflush(file_);
+      dirty_ = false;
+    }
   }
 }
 
@@ -40,14 +60,11 @@ std::string AccessLog::Format(const gateway::AccessLogEntry& entry, absl::Time a
 }
 
 void AccessLog::Write(const gateway::AccessLogEntry& entry) {
-  const absl::Time now = absl::Now();
-  std::string line = Format(entry, now);
+  std::string line = Format(entry, absl::Now());
   line.push_back('\n');
+  absl::MutexLock lock(&mu_);
   std::fwrite(line.data(), 1, line.size(), file_);
-  if (now - last_flush_ >= absl::Seconds(1)) {
-    std::fflush(file_);
-    last_flush_ = now;
-  }
+  dirty_ = true;
 }
 
 }  // namespace kiln::scheduler

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/time/clock.h"
+
 namespace kiln::scheduler {
 namespace {
 
@@ -38,6 +40,21 @@ TEST(AccessLogTest, OneLineNamesEverything) {
   unmatched.path = "/";
   unmatched.status = 404;
   EXPECT_THAT(AccessLog::Format(unmatched, absl::UnixEpoch()), HasSubstr(" rid2 - 404 0B 0.000ms - GET - /"));
+}
+
+TEST(AccessLogTest, AnIdleLogIsFlushedWithinASecond) {
+  const std::string path = std::string(getenv("TEST_TMPDIR")) + "/idle.log";
+  auto log = AccessLog::Open(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  (*log)->Write(Entry());
+  bool seen = false;
+  for (int i = 0; i < 30 && !seen; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    std::ifstream in(path);
+    std::string line;
+    seen = static_cast<bool>(std::getline(in, line)) && !line.empty();
+  }
+  EXPECT_TRUE(seen) << "the line was not flushed while the log was open";
 }
 
 TEST(AccessLogTest, LinesReachTheFileByClose) {

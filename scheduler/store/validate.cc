@@ -185,6 +185,37 @@ absl::Status ValidateFunctionConfig(const kiln::v1::FunctionConfig& config) {
           absl::StrCat("secret ", Quote(name), " is listed more than once"));
     }
   }
+  return ValidateLimits(config.limits());
+}
+
+absl::Status ValidateLimits(const kiln::v1::Limits& limits) {
+  if (limits.cpu_ms() > kMaxCpuMs) {
+    return absl::InvalidArgumentError(absl::StrCat("limits.cpu_ms is ", limits.cpu_ms(),
+                                                   "; the most a function may ask for is ", kMaxCpuMs));
+  }
+  if (limits.wall_ms() > kMaxWallMs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limits.wall_ms is ", limits.wall_ms(), "; the most a function may ask for is ", kMaxWallMs));
+  }
+  if (limits.wait_until_ms() > kMaxWallMs) {
+    return absl::InvalidArgumentError(absl::StrCat("limits.wait_until_ms is ", limits.wait_until_ms(),
+                                                   "; the most a function may ask for is ", kMaxWallMs));
+  }
+  if (limits.heap_bytes() != 0 &&
+      (limits.heap_bytes() < kMinHeapBytes || limits.heap_bytes() > kMaxHeapBytes)) {
+    return absl::InvalidArgumentError(absl::StrCat("limits.heap is ", limits.heap_bytes() >> 20,
+                                                   " MiB; it must be 16 to 2048 MiB"));
+  }
+  if (limits.request_body_bytes() > kMaxRequestBodyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limits.request_body is ", limits.request_body_bytes() >> 20,
+                     " MiB; the gateway accepts request bodies of at most 32 MiB"));
+  }
+  if (limits.response_body_bytes() > kMaxResponseBodyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limits.response_body is ", limits.response_body_bytes() >> 20,
+                     " MiB; a buffered response may be at most 1024 MiB (stream larger ones)"));
+  }
   return absl::OkStatus();
 }
 

@@ -22,6 +22,20 @@ inline constexpr size_t kMaxEnvValueBytes = 5 * 1024;
 inline constexpr size_t kMaxSecretValueBytes = 5 * 1024;
 inline constexpr size_t kMaxNameBytes = 63;
 
+// Ranges of a function's limits (0 in the config: the platform default). The
+// worker enforces them (worker/runtime/limits.h, kept equal by hand: the two
+// sides share only the protos); checking here makes a deploy that asks for
+// more fail at once instead of every request later.
+inline constexpr uint32_t kMaxCpuMs = 30'000;
+inline constexpr uint32_t kMaxWallMs = 900'000;        // also the waitUntil budget's
+inline constexpr uint64_t kMinHeapBytes = 16u << 20;
+inline constexpr uint64_t kMaxHeapBytes = 2048ull << 20;
+// The gateway reads at most this much of a request body (h2o's global cap,
+// GatewayOptions::max_body_bytes): a function cannot accept more.
+inline constexpr uint64_t kMaxRequestBodyBytes = 32u << 20;
+// A buffered response body; streamed bodies have no size limit.
+inline constexpr uint64_t kMaxResponseBodyBytes = 1024u << 20;
+
 // A tenant or function name: 1 to 63 of [a-z0-9-], starting and ending with a
 // letter or digit (`[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`). Both are DNS labels
 // in a function's address (`<function>.<tenant>.<base-domain>`), so a trailing
@@ -43,8 +57,10 @@ absl::Status ValidateEnvName(absl::string_view name);
 
 // A function's env bindings: at most 64 (`vars` and `secret_names` together),
 // each name valid, no name twice (a secret may not shadow a var), each var
-// value at most 5 KiB. Other FunctionConfig fields are not checked here.
+// value at most 5 KiB; limits within the ranges above. Other FunctionConfig
+// fields are not checked here.
 absl::Status ValidateFunctionConfig(const kiln::v1::FunctionConfig& config);
+absl::Status ValidateLimits(const kiln::v1::Limits& limits);
 
 // A tenant secret: name as ValidateEnvName; value 1 byte to 5 KiB of UTF-8.
 absl::Status ValidateSecret(absl::string_view name, absl::string_view value);

@@ -231,5 +231,32 @@ TEST(ValidateDeployTest, ChecksEveryPart) {
   EXPECT_THAT(ValidateDeploy("default", "hello", bundle, config), InvalidWith("\"1\""));
 }
 
+TEST(ValidateTest, LimitsWithinTheirRanges) {
+  kiln::v1::Limits limits;
+  EXPECT_TRUE(ValidateLimits(limits).ok());  // all defaults
+  limits.set_cpu_ms(30000);
+  limits.set_wall_ms(900000);
+  limits.set_wait_until_ms(900000);
+  limits.set_heap_bytes(16u << 20);
+  limits.set_request_body_bytes(32u << 20);
+  limits.set_response_body_bytes(1024u << 20);
+  EXPECT_TRUE(ValidateLimits(limits).ok());
+  auto with = [&](auto set) {
+    kiln::v1::Limits bad = limits;
+    set(bad);
+    return ValidateLimits(bad);
+  };
+  EXPECT_THAT(with([](auto& l) { l.set_cpu_ms(30001); }), InvalidWith("limits.cpu_ms"));
+  EXPECT_THAT(with([](auto& l) { l.set_wall_ms(900001); }), InvalidWith("limits.wall_ms"));
+  EXPECT_THAT(with([](auto& l) { l.set_wait_until_ms(4294967295u); }), InvalidWith("limits.wait_until_ms"));
+  EXPECT_THAT(with([](auto& l) { l.set_heap_bytes(1u << 20); }), InvalidWith("16 to 2048 MiB"));
+  EXPECT_THAT(with([](auto& l) { l.set_heap_bytes(4096ull << 20); }), InvalidWith("16 to 2048 MiB"));
+  EXPECT_THAT(with([](auto& l) { l.set_request_body_bytes((32u << 20) + 1); }), InvalidWith("at most 32 MiB"));
+  EXPECT_THAT(with([](auto& l) { l.set_response_body_bytes(2048ull << 20); }), InvalidWith("limits.response_body"));
+  kiln::v1::FunctionConfig config;
+  config.mutable_limits()->set_wall_ms(1000000);
+  EXPECT_THAT(ValidateFunctionConfig(config), InvalidWith("limits.wall_ms"));
+}
+
 }  // namespace
 }  // namespace kiln::scheduler

@@ -116,6 +116,20 @@ TEST_F(RuntimeTest, FetchSeesRequestAndReturnsResponse) {
                                      ::testing::Pair("set-cookie", "b=2")));
 }
 
+TEST_F(RuntimeTest, EnvIsReadOnly) {
+  FunctionKey key = Deploy("env", R"JS(
+    export default {
+      async fetch(request, env) {
+        let threw = false;
+        try { env.GREETING = 'changed'; } catch (e) { threw = e instanceof TypeError; }
+        return new Response(`${threw} ${env.GREETING}`);
+      },
+    };
+  )JS", {}, R"({"GREETING":"hi"})");
+  EXPECT_EQ(Get(key).http.body, "true hi");
+  EXPECT_EQ(Get(key).http.body, "true hi");
+}
+
 TEST_F(RuntimeTest, ModuleStatePersistsOnWarmIsolates) {
   FunctionKey key = Deploy("counter", R"JS(
     let count = 0;

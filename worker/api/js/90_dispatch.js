@@ -27,7 +27,8 @@ internals.setHandlers = (exported, main) => {
 };
 
 internals.boot = (envJson) => {
-  env = JSON.parse(envJson);
+  // Read-only, as documented: one request cannot change what the next sees.
+  env = Object.freeze(JSON.parse(envJson));
 };
 
 function handler(name) {
