@@ -1,10 +1,13 @@
 // A streamed response: the body is a ReadableStream that produces a report
 // line by line as it computes (here: primes, in chunks, yielding between
-// them), instead of building the whole text first. `pull` is called whenever
-// the consumer wants more, so the work happens only as fast as it is read:
-// through the HTTP gateway each chunk goes out as it is produced, paced by
-// the client (`curl -N` shows them arrive); `kiln invoke` reads it whole.
-// Try: kiln invoke streaming --path '/?limit=200'
+// them), instead of building the whole text first. Through the HTTP gateway
+// the head goes out when the handler returns and the body chunk by chunk as
+// `pull` produces it, paced by the client: Kiln stops calling `pull` while
+// the function is a window (1 MiB) ahead of what went out to the client, so
+// the work happens about as fast as it is read. A client that hangs up
+// cancels the invocation.
+// Try: curl -N 'http://streaming.default.localhost:8080/?limit=100000'
+// (`kiln invoke streaming --path '/?limit=200'` reads the body whole.)
 
 function* primes(limit) {
   const sieve = new Uint8Array(limit + 1);

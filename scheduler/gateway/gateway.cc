@@ -190,8 +190,9 @@ class Gateway::Impl {
   static void OnRequestDisposed(void* token);
   // h2o stops reading an HTTP/1 connection while its request is handled, so
   // it would not see the client leave until it writes the answer. This checks
-  // the sockets of pending requests for EOF, cancels their invocations and
-  // lets h2o close them.
+  // the sockets of pending requests, and of streamed bodies waiting for the
+  // function's next chunk, for EOF every 200 ms, cancels their invocations
+  // and lets h2o close them.
   static void OnWatchClients(uv_timer_t* timer);
   static void OnStreamProceed(h2o_generator_t* generator, h2o_req_t* req);
   static void OnStreamStop(h2o_generator_t* generator, h2o_req_t* req);
@@ -206,6 +207,9 @@ class Gateway::Impl {
   // Gives h2o the next queued chunk, or ends the response; no-op while h2o
   // still holds a chunk.
   void SendNext(const std::string& id);
+  // Whether an answer is still going out: a streamed body not finished, or
+  // an HTTP/1 socket with a write in progress.
+  bool Writing() const;
   // An error answer: short text body with the error id; `close` ends the
   // connection after it (malformed requests).
   void SendError(h2o_req_t* req, const std::string& id, int status, absl::string_view message,
@@ -229,6 +233,7 @@ class Gateway::Impl {
   std::unordered_map<std::string, InFlight> pending_;  // loop thread only
   std::unordered_map<h2o_conn_t*, Connection*> http1_connections_;  // loop thread only
   std::unordered_map<std::string, Stream> streams_;                  // loop thread only
+  absl::Time stop_by_;                                               // loop thread only
 
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
   absl::Mutex mu_;
@@ -489,17 +494,22 @@ void Gateway::Impl::OnRequestDisposed(void* arg) {
 
 void Gateway::Impl::OnWatchClients(uv_timer_t* timer) {
   auto* impl = static_cast<Impl*>(timer->data);
-  std::vector<std::string> gone;
-  for (const auto& [id, flight] : impl->pending_) {
-    auto connection = impl->http1_connections_.find(flight.req->conn);
-    if (connection == impl->http1_connections_.end()) continue;
+  // Whether the client of an HTTP/1 request closed its connection (h2o reads
+  // nothing while a request is being answered, so it cannot tell).
+  auto gone = [impl](h2o_req_t* req) {
+    auto connection = impl->http1_connections_.find(req->conn);
+    if (connection == impl->http1_connections_.end()) return false;
     uv_os_fd_t fd;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&connection->second->tcp), &fd) != 0) continue;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&connection->second->tcp), &fd) != 0) return false;
     char byte;
     ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) gone.push_back(id);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  };
+  std::vector<std::string> left;
+  for (const auto& [id, flight] : impl->pending_) {
+    if (gone(flight.req)) left.push_back(id);
   }
-  for (const std::string& id : gone) {
+  for (const std::string& id : left) {
     auto found = impl->pending_.find(id);
     h2o_req_t* req = found->second.req;
     impl->pending_.erase(found);
@@ -507,6 +517,19 @@ void Gateway::Impl::OnWatchClients(uv_timer_t* timer) {
     impl->backend_.Cancel(id);
     // Answering makes h2o write, fail and close the connection.
     impl->SendError(req, id, 499, "client closed the connection", /*close=*/true);
+  }
+  // Streamed bodies waiting for the function's next chunk (one h2o is
+  // writing ends by itself: the write fails and h2o stops the stream).
+  left.clear();
+  for (const auto& [id, stream] : impl->streams_) {
+    if (!stream.in_send && !stream.ended && gone(stream.req)) left.push_back(id);
+  }
+  for (const std::string& id : left) {
+    impl->backend_.Cancel(id);
+    Stream& stream = impl->streams_[id];
+    stream.ended = true;
+    stream.end_status = absl::CancelledError("client closed the connection");
+    impl->SendNext(id);  // aborts the response; h2o closes the connection
   }
 }
 
@@ -541,16 +564,22 @@ void Gateway::Impl::OnWakeup(uv_async_t* handle) {
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->wakeup_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->watch_clients_), nullptr);
     h2o_context_request_shutdown(&impl->ctx_);
-    // Give open connections a moment to finish, then stop regardless.
+    // Give open connections a moment to finish, and answers still being
+    // written (a streamed body's rest is here, going out as fast as its
+    // client reads) up to the grace, then stop regardless.
+    impl->stop_by_ = absl::Now() + impl->options_.stop_grace;
     auto* timer = new uv_timer_t;
     uv_timer_init(&impl->loop_, timer);
+    timer->data = impl;
     uv_timer_start(
         timer,
         [](uv_timer_t* t) {
+          Impl* impl = static_cast<Impl*>(t->data);
+          if (impl->Writing() && absl::Now() < impl->stop_by_) return;  // again in 50 ms
           uv_stop(t->loop);
           uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
         },
-        200, 0);
+        200, 50);
     uv_unref(reinterpret_cast<uv_handle_t*>(timer));
   }
 }
@@ -678,6 +707,14 @@ void Gateway::Impl::SendNext(const std::string& id) {
   Log(req, id, &stream.flight, req->res.status, stream.bytes, stream.version, stream.cold);
   streams_.erase(found);
   h2o_send(req, nullptr, 0, complete ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_ERROR);
+}
+
+bool Gateway::Impl::Writing() const {
+  if (!streams_.empty()) return true;
+  for (const auto& [conn, connection] : http1_connections_) {
+    if (connection->sock != nullptr && h2o_socket_is_writing(connection->sock)) return true;
+  }
+  return false;
 }
 
 void Gateway::Impl::OnStreamProceed(h2o_generator_t* generator, h2o_req_t*) {

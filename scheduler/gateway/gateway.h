@@ -42,6 +42,9 @@ struct GatewayOptions {
   // A streamed response body may run this far ahead of what the client took
   // (the gateway's memory per streaming response).
   size_t stream_window_bytes = 1u << 20;
+  // On stop, answers still being written to their clients (streamed bodies
+  // included: at most a window of each is held here) get this long.
+  absl::Duration stop_grace = absl::Seconds(5);
   // Receives one entry per request, on the gateway's thread; null: none.
   std::function<void(const AccessLogEntry&)> access_log;
 };
@@ -51,7 +54,9 @@ class Gateway {
   // Binds, then serves on a thread of its own. `backend` outlives the gateway.
   // InvalidArgument for a bad address, Unavailable when it cannot bind.
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(HttpBackend& backend, GatewayOptions options);
-  // Stops accepting, closes every connection, joins the thread.
+  // Stops accepting, writes out the answers it holds (at least 200 ms, up to
+  // stop_grace while some are still being written), closes every
+  // connection, joins the thread.
   ~Gateway();
 
   // The port it listens on (the bound one when asked for port 0).

@@ -2,7 +2,9 @@
 // malformed and hostile requests can be sent exactly: routing, what reaches
 // the function and what comes back, every error status, request smuggling
 // shapes, keep-alive and pipelining, chunked bodies, timeouts, the
-// connection cap, admission control, and cancellation when a client leaves.
+// connection cap, admission control, streamed bodies, cancellation when a
+// client leaves (also while a streamed body is quiet), and a stop that writes
+// out the streamed bodies it holds.
 #include "scheduler/gateway/gateway.h"
 
 #include <arpa/inet.h>
@@ -66,8 +68,9 @@ class FakeBackend final : public HttpBackend {
   void Credit(const std::string& request_id, size_t bytes) override { streamer_.Credit(bytes); }
 
   // Plays a function that streams `total` bytes (query ?total=N&chunk=C, or
-  // /broken to fail half way) the way the fleet relays one: chunks on
-  // another thread, never more than the window ahead of the credit.
+  // /broken to fail half way, /quiet to wait up to 20 s after the first
+  // chunk) the way the fleet relays one: chunks on another thread, never more
+  // than the window ahead of the credit.
   class Streamer {
    public:
     ~Streamer() { Join(); }
@@ -81,6 +84,7 @@ class FakeBackend final : public HttpBackend {
       };
       const size_t total = param("total", 1000), chunk = param("chunk", 100);
       const bool broken = url.find("/broken") != std::string::npos;
+      const bool quiet = url.find("/quiet") != std::string::npos;
       {
         absl::MutexLock lock(&mu_);
         window_ = window;
@@ -98,7 +102,7 @@ class FakeBackend final : public HttpBackend {
       type->set_name("content-type");
       type->set_value("application/octet-stream");
       done(head);
-      thread_ = std::thread([this, body, total, chunk, broken] {
+      thread_ = std::thread([this, body, total, chunk, broken, quiet] {
         size_t produced = 0;
         while (produced < total) {
           const size_t n = std::min(chunk, total - produced);
@@ -118,6 +122,10 @@ class FakeBackend final : public HttpBackend {
           }
           body->OnData(std::string(n, static_cast<char>('a' + (produced / chunk) % 26)));
           produced += n;
+          if (quiet && produced == n) {
+            absl::MutexLock lock(&mu_);
+            mu_.AwaitWithTimeout(absl::Condition(&cancelled_), absl::Seconds(20));
+          }
         }
         absl::MutexLock lock(&mu_);
         const bool cancelled = cancelled_;
@@ -142,6 +150,11 @@ class FakeBackend final : public HttpBackend {
     bool cancelled() {
       absl::MutexLock lock(&mu_);
       return cancelled_;
+    }
+    // Whether a started body was produced to its end (or broke off).
+    bool ended() {
+      absl::MutexLock lock(&mu_);
+      return ended_;
     }
     void Join() {
       if (thread_.joinable()) thread_.join();
@@ -638,6 +651,31 @@ TEST_F(GatewayTest, AClientLeavingMidBodyCancelsTheInvocation) {
   backend_.streamer().Join();
 }
 
+TEST_F(GatewayTest, AClientLeavingWhileTheBodyIsQuietCancelsTheInvocation) {
+  const absl::Time start = absl::Now();
+  {
+    Client client(gateway_->port());
+    client.Send("GET /quiet?total=1000&chunk=100 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n");
+    // The head and the first chunk, then nothing comes for 20 s: leave.
+    std::string data;
+    while (data.find(std::string(100, 'a')) == std::string::npos && absl::Now() - start < absl::Seconds(5)) {
+      pollfd p{client.fd(), POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = read(client.fd(), buffer, sizeof(buffer));
+      if (n <= 0) break;
+      data.append(buffer, n);
+    }
+    ASSERT_THAT(data, HasSubstr(std::string(100, 'a')));
+  }  // nothing is being written to it when it closes
+  const absl::Time closed = absl::Now();
+  for (int i = 0; i < 300 && !backend_.streamer().cancelled(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(backend_.streamer().cancelled());
+  EXPECT_LT(absl::Now() - closed, absl::Seconds(1));
+  backend_.streamer().Join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
 TEST_F(GatewayTest, AStreamedBodyOverHttp2) {
   const std::string url = "http://127.0.0.1:" + std::to_string(gateway_->port()) + "/?total=300000&chunk=1000";
   std::string response = Curl("--http2-prior-knowledge -o /dev/null -w 'status=%{http_code} bytes=%{size_download}' "
@@ -650,6 +688,28 @@ class GatewayLimitsTest : public GatewayTest {
  protected:
   void SetUp() override {}
 };
+
+TEST_F(GatewayLimitsTest, StoppingWritesOutAStreamedBodyToASlowClient) {
+  // A window bigger than the body: the function is done at once, and what
+  // socket buffers (a few MiB on loopback) do not take waits in the gateway
+  // for a client that is not reading yet.
+  GatewayOptions options;
+  options.stream_window_bytes = 64u << 20;
+  StartGateway(options);
+  const size_t total = 32u << 20;
+  Client client(gateway_->port());
+  client.Send(absl::StrCat("GET /?total=", total, "&chunk=65536 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n"));
+  // The body is complete (on the gateway's side).
+  for (int i = 0; i < 1000 && !backend_.streamer().ended(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE(backend_.streamer().ended());
+  backend_.streamer().Join();
+  std::thread stop([this] { gateway_.reset(); });
+  absl::SleepFor(absl::Milliseconds(500));  // longer than open connections get
+  ChunkedResponse response = ReadChunked(client.fd(), absl::Seconds(10), /*keep_body=*/false);
+  stop.join();
+  EXPECT_TRUE(response.complete);
+  EXPECT_EQ(response.body_bytes, total);
+}
 
 TEST_F(GatewayLimitsTest, SlowClientsAreTimedOut) {
   GatewayOptions options;

@@ -1,6 +1,7 @@
 // Drives a real kiln-worker process over kiln.v1.Worker/Connect from a fake
 // scheduler in the test: register, build (good and broken bundles), load,
-// invoke (fetch, hostile, unknown), logs, heartbeats, drain.
+// invoke (fetch, hostile, unknown), logs, heartbeats, drain (also of a
+// streamed body that still needs credit).
 #include <sys/wait.h>
 
 #include <deque>
@@ -259,6 +260,67 @@ TEST_F(WorkerStreamTest, RegistersBuildsLoadsInvokesAndDrains) {
   ASSERT_TRUE(status.has_value()) << "worker did not exit after drain";
   EXPECT_TRUE(WIFEXITED(*status)) << "signal " << WTERMSIG(*status);
   EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+// 512 KiB in 64 KiB chunks, made as they are read.
+constexpr char kStream[] = R"JS(
+  export default {
+    fetch() {
+      let i = 0;
+      return new Response(new ReadableStream({
+        pull(controller) {
+          if (i++ === 8) return controller.close();
+          controller.enqueue(new Uint8Array(65536).fill(i));
+        },
+      }));
+    },
+  };
+)JS";
+
+TEST_F(WorkerStreamTest, ADrainLetsAStreamedBodyFinishWhileCreditStillArrives) {
+  ASSERT_TRUE(scheduler_.WaitFor([](const v1::WorkerFrame& f) { return f.has_register_(); }));
+  v1::BuildResult built = Build(1, kStream);
+  ASSERT_EQ(built.error(), "");
+  Load("stream", built.snapshot());
+
+  v1::SchedulerFrame frame;
+  v1::Invoke* invoke = frame.mutable_invoke();
+  invoke->set_invocation_id(7);
+  invoke->set_request_id("req-7");
+  invoke->mutable_function()->set_tenant("acme");
+  invoke->mutable_function()->set_function("stream");
+  invoke->mutable_function()->set_version(1);
+  invoke->mutable_event()->mutable_http()->set_method("GET");
+  invoke->mutable_event()->mutable_http()->set_url("http://stream.acme.localhost/");
+  invoke->set_stream_window_bytes(128 << 10);  // a quarter of the body
+  ASSERT_TRUE(scheduler_.Send(frame));
+  auto head = scheduler_.WaitFor([](const v1::WorkerFrame& f) { return f.has_result(); });
+  ASSERT_TRUE(head.has_value());
+  ASSERT_TRUE(head->result().result().http().body_streamed()) << head->DebugString();
+
+  // Drain while the body is out of credit: the worker must wait for the body
+  // and go on reading the credit that lets it finish.
+  v1::SchedulerFrame drain;
+  drain.mutable_drain()->set_deadline_ms(5000);
+  ASSERT_TRUE(scheduler_.Send(drain));
+  size_t received = 0;
+  while (true) {
+    auto chunk = scheduler_.WaitFor([](const v1::WorkerFrame& f) { return f.has_response_body(); });
+    ASSERT_TRUE(chunk.has_value()) << "the body ended after " << received << " bytes without its last chunk";
+    received += chunk->response_body().data().size();
+    if (chunk->response_body().last()) {
+      EXPECT_EQ(chunk->response_body().error(), "");
+      break;
+    }
+    v1::SchedulerFrame credit;
+    credit.mutable_body_credit()->set_invocation_id(7);
+    credit.mutable_body_credit()->set_bytes(chunk->response_body().data().size());
+    ASSERT_TRUE(scheduler_.Send(credit));
+  }
+  EXPECT_EQ(received, 512u << 10);
+  std::optional<int> status = worker_->Wait(absl::Seconds(10));
+  ASSERT_TRUE(status.has_value()) << "worker did not exit after drain";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
 TEST_F(WorkerStreamTest, SnapshotFromAnotherRuntimeIsRefused) {

@@ -124,8 +124,10 @@ void WorkerRuntime::Invoke(const FunctionKey& key, InvocationEvent event, std::s
     internal::InvocationRunner::Start(
         executor, pool_, options_.logs, std::move(key), std::move(event), std::move(request_id),
         [this, done = std::move(done)](InvocationOutcome outcome) mutable {
-          in_flight_--;
+          // After `done`: a caller that counts a streamed body from its head
+          // on is never seen with neither counted.
           done(std::move(outcome));
+          in_flight_--;
         },
         std::move(options), [this, id] {
           if (id == 0) return;

@@ -80,6 +80,8 @@ class WorkerRuntime {
   // are loaded before the sandbox stops the process opening files.
   absl::Status WarmUp();
 
+  // Invocations started whose `done` has not returned yet (a streamed body
+  // and ctx.waitUntil() work may go on after it).
   int in_flight() const { return in_flight_.load(); }
   PoolStats Stats() { return pool_.Stats(); }
 

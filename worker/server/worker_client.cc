@@ -29,6 +29,7 @@ WorkerClient::~WorkerClient() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  if (drainer_.joinable()) drainer_.join();
   if (writer_.joinable()) writer_.join();
   if (builder_.joinable()) builder_.join();
 }
@@ -178,9 +179,19 @@ void WorkerClient::HandleLoad(const v1::LoadFunction& load) {
 
 // A streamed response body, as BodyChunk frames on the stream (behind the
 // result frame with its head: both go through the one outbox, in order).
+// Counts in the client's open_bodies_ from Open() (the head was answered) to
+// End(), so a drain waits for it.
 class WorkerClient::StreamedBody final : public ResponseBodyWriter {
  public:
   StreamedBody(WorkerClient* client, uint64_t id) : client_(client), id_(id) {}
+  ~StreamedBody() override {
+    if (open_) client_->open_bodies_--;
+  }
+  // The head went out with body_streamed; called before any Write or End.
+  void Open() {
+    open_ = true;
+    client_->open_bodies_++;
+  }
   void Write(std::string chunk) override {
     v1::WorkerFrame frame;
     frame.mutable_response_body()->set_invocation_id(id_);
@@ -188,16 +199,20 @@ class WorkerClient::StreamedBody final : public ResponseBodyWriter {
     client_->Send(std::move(frame));
   }
   void End(std::string error) override {
+    if (!open_) return;  // no body was streamed (the head carried it, or none went out)
     v1::WorkerFrame frame;
     frame.mutable_response_body()->set_invocation_id(id_);
     frame.mutable_response_body()->set_last(true);
     frame.mutable_response_body()->set_error(std::move(error));
     client_->Send(std::move(frame));
+    open_ = false;
+    client_->open_bodies_--;
   }
 
  private:
   WorkerClient* const client_;
   const uint64_t id_;
+  bool open_ = false;  // executor thread only
 };
 
 void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
@@ -224,12 +239,20 @@ void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
   }
   InvokeOptions options;
   options.id = id;  // for Cancel and BodyCredit frames
+  StreamedBody* body = nullptr;  // owned by the invocation, which outlives its answer
   if (invoke.stream_window_bytes() > 0 && std::holds_alternative<HttpRequest>(*event)) {
-    options.body = std::make_unique<StreamedBody>(this, id);
+    auto streamed = std::make_unique<StreamedBody>(this, id);
+    body = streamed.get();
+    options.body = std::move(streamed);
     options.initial_credit = invoke.stream_window_bytes();
   }
-  runtime_.Invoke(ToKey(invoke.function()), std::move(*event), invoke.request_id(),
-                  [answer](InvocationOutcome outcome) { answer(outcome); }, std::move(options));
+  runtime_.Invoke(
+      ToKey(invoke.function()), std::move(*event), invoke.request_id(),
+      [answer, body](InvocationOutcome outcome) {
+        if (body != nullptr && outcome.http.body_streamed) body->Open();
+        answer(outcome);
+      },
+      std::move(options));
 }
 
 
@@ -238,22 +261,25 @@ absl::Status WorkerClient::Serve() {
   while (stream_->Read(&frame)) {
     if (frame.has_batch()) {
       for (v1::SchedulerFrame& inner : *frame.mutable_batch()->mutable_frames()) {
-        if (inner.has_drain()) return Drain(inner.drain());
         if (!inner.has_batch()) Dispatch(inner);  // never nested
       }
-    } else if (frame.has_drain()) {
-      return Drain(frame.drain());
     } else {
       Dispatch(frame);
     }
   }
+  // The scheduler ended the stream: after a drain, once the drainer closed
+  // this side (or the scheduler gave up waiting); otherwise it broke.
+  bool drained;
   {
     absl::MutexLock lock(&mu_);
-    stopping_ = true;
+    stopping_ = true;  // also ends a drain still waiting
+    drained = draining_;
   }
-  writer_.join();
+  if (drainer_.joinable()) drainer_.join();
+  if (writer_.joinable()) writer_.join();
   builder_.join();
   grpc::Status status = stream_->Finish();
+  if (drained) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("the stream to the scheduler ended: ", status.error_message()));
 }
@@ -280,33 +306,46 @@ void WorkerClient::Dispatch(v1::SchedulerFrame& frame) {
     case v1::SchedulerFrame::kBodyCredit:
       runtime_.GrantCredit(frame.body_credit().invocation_id(), frame.body_credit().bytes());
       break;
+    case v1::SchedulerFrame::kDrain:
+      StartDrain(frame.drain());
+      break;
     case v1::SchedulerFrame::kRequestBody:
     case v1::SchedulerFrame::kRegisterAck:
-    case v1::SchedulerFrame::kDrain:
     case v1::SchedulerFrame::kBatch:
     case v1::SchedulerFrame::KIND_NOT_SET:
       break;
   }
 }
 
-absl::Status WorkerClient::Drain(const v1::Drain& drain) {
+void WorkerClient::StartDrain(const v1::Drain& drain) {
   {
     absl::MutexLock lock(&mu_);
+    if (draining_) return;
     draining_ = true;
   }
-  absl::Time deadline =
+  const absl::Time deadline =
       absl::Now() + absl::Milliseconds(drain.deadline_ms() > 0 ? drain.deadline_ms() : 30000);
-  while (runtime_.in_flight() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-  // Let the writer flush results and logs, then end the stream.
+  drainer_ = std::thread([this, deadline] { DrainMain(deadline); });
+}
+
+void WorkerClient::DrainMain(absl::Time deadline) {
+  // The reader goes on serving frames meanwhile: a streamed body needs its
+  // BodyCredit to finish, and a client that leaves still cancels.
+  while ((runtime_.in_flight() > 0 || open_bodies_.load() > 0) && absl::Now() < deadline) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;  // the stream ended first
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  // Let the writer flush results, bodies and logs, then end this side.
   {
     absl::MutexLock lock(&mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   writer_.join();
-  builder_.join();
   stream_->WritesDone();
-  grpc::Status status = stream_->Finish();
-  return absl::OkStatus();
 }
 
 }  // namespace kiln::worker::server

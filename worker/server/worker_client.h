@@ -5,6 +5,7 @@
 // thread, so executors never block on the network.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -60,7 +61,8 @@ class WorkerClient {
   absl::Status Connect(std::shared_ptr<grpc::Channel> channel);
 
   // Serves frames until the scheduler drains this worker (OK) or the stream
-  // breaks (Unavailable).
+  // breaks (Unavailable). A drain finishes in-flight invocations, streamed
+  // bodies included, while frames (credit, cancels) are still served.
   absl::Status Serve();
 
  private:
@@ -69,7 +71,12 @@ class WorkerClient {
   void WriterMain();
   void BuilderMain();
   void Dispatch(v1::SchedulerFrame& frame);
-  absl::Status Drain(const v1::Drain& drain);
+  // On Drain: refuses new invocations and starts drainer_.
+  void StartDrain(const v1::Drain& drain);
+  // The drainer thread: waits (until `deadline`) for in-flight invocations
+  // and open streamed bodies, lets the writer flush, then closes this side
+  // of the stream.
+  void DrainMain(absl::Time deadline);
   void HandleInvoke(const v1::Invoke& invoke);
   void HandleLoad(const v1::LoadFunction& load);
   void FillHeartbeat(v1::Heartbeat* heartbeat);
@@ -88,8 +95,11 @@ class WorkerClient {
   std::deque<v1::BuildSnapshot> builds_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // Streamed bodies whose head was answered and whose end is not sent yet.
+  std::atomic<int> open_bodies_{0};
   std::thread writer_;
   std::thread builder_;
+  std::thread drainer_;
 };
 
 }  // namespace kiln::worker::server
