@@ -28,7 +28,12 @@ using namespace kiln::worker;
 
 // Runs in a fresh child: build, load, warm, optionally confine, then measure.
 double MeasureInChild(bool confined, absl::Duration duration) {
-  WorkerRuntime runtime(api::KilnRuntime(), {.executors = 2});
+  // Builds run in a builder child, as in kiln-worker: V8 refuses to build a
+  // snapshot in a process with live isolates (the pool pre-boots spares).
+  const uint64_t seed = 0x6b696c6e;
+  auto builder = BuilderProcess::Start(api::KilnRuntime(), {.hash_seed = seed});
+  if (!builder.ok()) return -1;
+  WorkerRuntime runtime(api::KilnRuntime(), {.executors = 2, .hash_seed = seed, .builder = builder->get()});
   Bundle bundle;
   bundle.main_module = "index.js";
   bundle.files["index.js"] = "export default { fetch() { return new Response('ok'); } };";
