@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 
 namespace kiln::scheduler {
 namespace {
@@ -19,40 +20,6 @@ std::string Quote(absl::string_view s) {
   constexpr size_t kMax = 80;
   if (s.size() > kMax) return absl::StrCat("\"", absl::CEscape(s.substr(0, kMax)), "...\"");
   return absl::StrCat("\"", absl::CEscape(s), "\"");
-}
-
-// Whether `bytes` is well-formed UTF-8: no overlong forms, surrogates or
-// code points past U+10FFFF.
-bool IsUtf8(absl::string_view bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    uint32_t min;
-    uint32_t code;
-    if ((c >> 5) == 0x6) {
-      length = 2, min = 0x80, code = c & 0x1f;
-    } else if ((c >> 4) == 0xe) {
-      length = 3, min = 0x800, code = c & 0x0f;
-    } else if ((c >> 3) == 0x1e) {
-      length = 4, min = 0x10000, code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + length > bytes.size()) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(bytes[i + k]);
-      if ((next >> 6) != 0x2) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += length;
-  }
-  return true;
 }
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }

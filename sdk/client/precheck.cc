@@ -155,38 +155,6 @@ absl::Status CheckIdentifier(absl::string_view what, absl::string_view name) {
 
 absl::Status CheckEnvName(absl::string_view name) { return CheckIdentifier("env binding", name); }
 
-bool IsUtf8(absl::string_view bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    uint32_t min;
-    uint32_t code;
-    if ((c >> 5) == 0x6) {
-      length = 2, min = 0x80, code = c & 0x1f;
-    } else if ((c >> 4) == 0xe) {
-      length = 3, min = 0x800, code = c & 0x0f;
-    } else if ((c >> 3) == 0x1e) {
-      length = 4, min = 0x10000, code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + length > bytes.size()) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(bytes[i + k]);
-      if ((next >> 6) != 0x2) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += length;
-  }
-  return true;
-}
-
 absl::Status CheckSecretName(absl::string_view name) { return CheckIdentifier("secret", name); }
 
 absl::Status CheckSecret(absl::string_view name, absl::string_view value) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/utf8.h"
 #include "kiln/v1/common.pb.h"
 #include "kiln/v1/control.pb.h"
 
@@ -60,9 +61,8 @@ absl::Status CheckSecretName(absl::string_view name);
 // (functions read it as a JavaScript string).
 absl::Status CheckSecret(absl::string_view name, absl::string_view value);
 
-// Whether `bytes` is well-formed UTF-8 (no overlong forms, surrogates, or code
-// points past U+10FFFF).
-bool IsUtf8(absl::string_view bytes);
+// Whether `bytes` is well-formed UTF-8 (common/utf8.h).
+using ::kiln::IsUtf8;
 
 // "1.5 MiB", "312 bytes": a byte count for messages.
 std::string HumanBytes(uint64_t bytes);

@@ -142,17 +142,6 @@ TEST(PrecheckTest, Secrets) {
   EXPECT_FALSE(CheckSecretName("9TOKEN").ok());
 }
 
-TEST(PrecheckTest, Utf8) {
-  EXPECT_TRUE(IsUtf8(""));
-  EXPECT_TRUE(IsUtf8("plain ascii"));
-  EXPECT_TRUE(IsUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91"));  // é € 🔑
-  EXPECT_FALSE(IsUtf8("\x80"));                                 // a lone continuation byte
-  EXPECT_FALSE(IsUtf8("\xc0\xaf"));                             // overlong
-  EXPECT_FALSE(IsUtf8("\xed\xa0\x80"));                         // a surrogate
-  EXPECT_FALSE(IsUtf8("\xf4\x90\x80\x80"));                     // past U+10FFFF
-  EXPECT_FALSE(IsUtf8("\xe2\x82"));                             // cut short
-}
-
 TEST(PrecheckTest, HumanBytes) {
   EXPECT_EQ(HumanBytes(1), "1 byte");
   EXPECT_EQ(HumanBytes(1023), "1023 bytes");
