@@ -52,6 +52,7 @@ struct Fleet::Invocation {
   std::string key;
   int attempts = 0;
   absl::Time deadline;
+  bool cancelled = false;  // its caller went away: never dispatched again
   absl::flat_hash_set<uint64_t> refused_by;  // connections that answered "not started"
 };
 
@@ -512,6 +513,7 @@ void Fleet::Cancel(const std::string& request_id) {
         }
       }
     }
+    if (deferred.empty() && inv != conn->invocations.end()) inv->second->cancelled = true;
     if (deferred.empty() && (inv != conn->invocations.end() || conn->streams.contains(id))) {
       v1::SchedulerFrame frame;
       frame.mutable_cancel()->set_invocation_id(id);
@@ -553,6 +555,12 @@ void Fleet::HandleBodyChunk(Connection& conn, v1::BodyChunk& chunk, Deferred& de
 void Fleet::Dispatch(std::unique_ptr<Invocation> invocation, Deferred& deferred) {
   // A retried invocation's place from an earlier attempt is stale now.
   ForgetRequest(*invocation);
+  if (invocation->cancelled) {
+    // Its caller left while it was on a worker that then gave it back (or
+    // died before sending it): do not run it elsewhere.
+    Fail(std::move(invocation), absl::CancelledError("the caller went away"), deferred);
+    return;
+  }
   if (stopping_ || draining_) {
     Fail(std::move(invocation), absl::UnavailableError("the scheduler is shutting down"), deferred);
     return;
@@ -651,7 +659,16 @@ void Fleet::FinishOnConnection(Connection& conn, const std::string& key) {
 
 void Fleet::HandleResult(Connection& conn, v1::InvocationResultFrame& frame, Deferred& deferred) {
   auto it = conn.invocations.find(frame.invocation_id());
-  if (it == conn.invocations.end()) return;  // given up on (deadline), or unknown
+  if (it == conn.invocations.end()) {
+    // Given up on (deadline), or unknown. A body that starts streaming for
+    // nobody would hold an isolate until its wall limit: stop it.
+    if (frame.result().http().body_streamed()) {
+      v1::SchedulerFrame cancel;
+      cancel.mutable_cancel()->set_invocation_id(frame.invocation_id());
+      conn.outbox.Push(std::move(cancel));
+    }
+    return;
+  }
   std::unique_ptr<Invocation> invocation = std::move(it->second);
   conn.invocations.erase(it);
   const std::string key = invocation->key;
@@ -916,6 +933,10 @@ void Fleet::MonitorMain() {
         conn->invocations.erase(it);
         FinishOnConnection(*conn, invocation->key);
         ForgetRequest(*invocation);
+        // Nobody waits for it any more: let the worker stop it.
+        v1::SchedulerFrame cancel;
+        cancel.mutable_cancel()->set_invocation_id(inv_id);
+        conn->outbox.Push(std::move(cancel));
         v1::InvocationResult result = ErrorResult(
             v1::InvocationError::WORKER_LOST,
             absl::StrCat(

@@ -554,6 +554,37 @@ TEST_F(FleetTest, AWorkerLostMidBodyEndsItUnavailable) {
   EXPECT_EQ(body->body(), "partial");
 }
 
+TEST_F(FleetTest, ACancelledInvocationIsNotDispatchedAgain) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  InvocationRequest request = Request("hello");
+  request.cancellable = true;
+  Outcome outcome;
+  fleet_->Invoke(std::move(request), outcome.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  const uint64_t id = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  fleet_->Cancel("req-hello");
+  Expect(worker, v1::SchedulerFrame::kCancel);
+  // The worker had dropped the version: normally a reason to dispatch again.
+  v1::WorkerFrame not_found;
+  not_found.mutable_result()->set_invocation_id(id);
+  not_found.mutable_result()->mutable_result()->mutable_error()->set_kind(v1::InvocationError::NOT_FOUND);
+  worker.stream().Send(not_found);
+  auto reply = outcome.Wait();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_FALSE(worker.stream().Next(absl::Milliseconds(200)).has_value());  // no second Invoke
+}
+
+TEST_F(FleetTest, AStreamedHeadNobodyWaitsForIsCancelled) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  worker.stream().Send(StreamedHead(4242));  // an invocation the fleet does not know
+  v1::SchedulerFrame cancel = Expect(worker, v1::SchedulerFrame::kCancel);
+  EXPECT_EQ(cancel.cancel().invocation_id(), 4242u);
+}
+
 TEST_F(FleetTest, CancelBeforeTheLoadFailsTheInvocationAtOnce) {
   Start();
   AddWorker("w1");

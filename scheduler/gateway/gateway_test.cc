@@ -147,6 +147,10 @@ class FakeBackend final : public HttpBackend {
       absl::MutexLock lock(&mu_);
       return max_ahead_;
     }
+    size_t credited() {
+      absl::MutexLock lock(&mu_);
+      return credited_;
+    }
     bool cancelled() {
       absl::MutexLock lock(&mu_);
       return cancelled_;
@@ -611,8 +615,15 @@ TEST_F(GatewayTest, HundredMebibyteDownloadStreamsWithBoundedMemory) {
   client.Send(absl::StrCat("GET /?total=", total, "&chunk=65536 HTTP/1.1\r\nHost: stream.acme.localhost\r\n\r\n"));
   size_t rss_peak = rss_before;
   ChunkedResponse response;
-  // Read slowly at first (the client sets the pace), then at full speed.
-  absl::SleepFor(absl::Milliseconds(300));
+  // The client does not read at first: once the socket buffers are full,
+  // the gateway must stop crediting (it credits only what it wrote out), so
+  // the producer stops too. Then the client reads at full speed.
+  absl::SleepFor(absl::Milliseconds(400));
+  const size_t credited_early = backend_.streamer().credited();
+  absl::SleepFor(absl::Milliseconds(400));
+  const size_t credited_later = backend_.streamer().credited();
+  EXPECT_EQ(credited_early, credited_later) << "credit kept coming while the client read nothing";
+  EXPECT_LT(credited_later, 16u << 20) << "more was credited than kernel buffers can hold";
   rss_peak = std::max(rss_peak, RssBytes());
   response = ReadChunked(client.fd(), absl::Seconds(60), /*keep_body=*/false);
   rss_peak = std::max(rss_peak, RssBytes());

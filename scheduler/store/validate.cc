@@ -181,7 +181,7 @@ absl::Status ValidateLimits(const kiln::v1::Limits& limits) {
   if (limits.response_body_bytes() > kMaxResponseBodyBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("limits.response_body is ", limits.response_body_bytes() >> 20,
-                     " MiB; a buffered response may be at most 1024 MiB (stream larger ones)"));
+                     " MiB; a buffered response may be at most 128 MiB (stream larger ones)"));
   }
   return absl::OkStatus();
 }

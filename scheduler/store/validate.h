@@ -33,8 +33,9 @@ inline constexpr uint64_t kMaxHeapBytes = 2048ull << 20;
 // The gateway reads at most this much of a request body (h2o's global cap,
 // GatewayOptions::max_body_bytes): a function cannot accept more.
 inline constexpr uint64_t kMaxRequestBodyBytes = 32u << 20;
-// A buffered response body; streamed bodies have no size limit.
-inline constexpr uint64_t kMaxResponseBodyBytes = 1024u << 20;
+// A buffered response body (it travels in one frame of the worker's stream,
+// at most 256 MiB); streamed bodies have no size limit.
+inline constexpr uint64_t kMaxResponseBodyBytes = 128u << 20;
 
 // A tenant or function name: 1 to 63 of [a-z0-9-], starting and ending with a
 // letter or digit (`[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`). Both are DNS labels

@@ -239,7 +239,7 @@ TEST(ValidateTest, LimitsWithinTheirRanges) {
   limits.set_wait_until_ms(900000);
   limits.set_heap_bytes(16u << 20);
   limits.set_request_body_bytes(32u << 20);
-  limits.set_response_body_bytes(1024u << 20);
+  limits.set_response_body_bytes(128u << 20);
   EXPECT_TRUE(ValidateLimits(limits).ok());
   auto with = [&](auto set) {
     kiln::v1::Limits bad = limits;
@@ -252,7 +252,7 @@ TEST(ValidateTest, LimitsWithinTheirRanges) {
   EXPECT_THAT(with([](auto& l) { l.set_heap_bytes(1u << 20); }), InvalidWith("16 to 2048 MiB"));
   EXPECT_THAT(with([](auto& l) { l.set_heap_bytes(4096ull << 20); }), InvalidWith("16 to 2048 MiB"));
   EXPECT_THAT(with([](auto& l) { l.set_request_body_bytes((32u << 20) + 1); }), InvalidWith("at most 32 MiB"));
-  EXPECT_THAT(with([](auto& l) { l.set_response_body_bytes(2048ull << 20); }), InvalidWith("limits.response_body"));
+  EXPECT_THAT(with([](auto& l) { l.set_response_body_bytes((128u << 20) + 1); }), InvalidWith("limits.response_body"));
   kiln::v1::FunctionConfig config;
   config.mutable_limits()->set_wall_ms(1000000);
   EXPECT_THAT(ValidateFunctionConfig(config), InvalidWith("limits.wall_ms"));

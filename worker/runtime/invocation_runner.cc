@@ -40,7 +40,9 @@ void InvocationRunner::Cancel(uint64_t id) {
   auto it = runners_by_id->find(id);
   if (it == runners_by_id->end()) return;
   InvocationRunner* runner = it->second;
-  if (runner->phase_ == Phase::kFinished) return;
+  // Answered in full already (ctx.waitUntil() work may run): a cancel that
+  // crossed the answer on its way has nothing left to stop.
+  if (runner->phase_ == Phase::kFinished || runner->phase_ == Phase::kWaitUntil) return;
   // Between turns here (this is the executor's thread): no JavaScript runs.
   runner->lease_.isolate->Terminate(Breach::kCancelled);
   InvocationOutcome outcome;
@@ -122,7 +124,11 @@ InvocationRunner::InvocationRunner(Executor& executor, IsolatePool& pool, LogSin
 InvocationRunner::~InvocationRunner() {
   executor_.load()--;
   live_runners->erase(this);
-  if (options_.id != 0) runners_by_id->erase(options_.id);
+  if (options_.id != 0) {
+    // A retried invocation may reuse the id on this executor: erase ours only.
+    auto it = runners_by_id->find(options_.id);
+    if (it != runners_by_id->end() && it->second == this) runners_by_id->erase(it);
+  }
   if (finished_) finished_();
 }
 
@@ -136,13 +142,17 @@ absl::StatusOr<double> InvocationRunner::WriteBody(absl::Span<const uint8_t> chu
 
 void InvocationRunner::FlushBody() {
   if (body_buffer_.empty() || options_.body == nullptr) return;
-  std::string chunk;
-  chunk.swap(body_buffer_);
-  options_.body->Write(std::move(chunk));
+  // Pieces of at most kBodyChunkBytes: each becomes one frame on the worker's
+  // stream, which must stay far below its message limit.
+  for (size_t offset = 0; offset < body_buffer_.size(); offset += kBodyChunkBytes) {
+    options_.body->Write(body_buffer_.substr(offset, kBodyChunkBytes));
+  }
+  body_buffer_.clear();
 }
 
 void InvocationRunner::EndBody(std::string error) {
-  if (options_.body == nullptr || phase_ == Phase::kHandler) return;
+  // Only a body whose head went out streamed has an end to report.
+  if (options_.body == nullptr || phase_ != Phase::kBody) return;
   if (error.empty()) FlushBody();
   body_buffer_.clear();
   std::unique_ptr<ResponseBodyWriter> body = std::move(options_.body);

@@ -25,6 +25,10 @@ absl::StatusOr<Limits> Limits::FromConfig(uint32_t cpu_ms, uint32_t wall_ms, uin
     return absl::InvalidArgumentError(absl::StrCat("heap limit ", heap_bytes >> 20,
                                                    " MiB is outside 16..2048 MiB"));
   }
+  if (limits.response_bytes > kMaxResponseBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("response size limit ", response_bytes >> 20,
+                                                   " MiB is above the maximum of 128 MiB"));
+  }
   if (limits.wait_until > kMaxWall) {
     return absl::InvalidArgumentError(
         absl::StrCat("waitUntil budget ", wait_until_ms, " ms is above the maximum of 900000 ms"));

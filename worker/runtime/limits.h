@@ -22,6 +22,8 @@ struct Limits {
   static constexpr absl::Duration kMaxWall = absl::Minutes(15);
   static constexpr size_t kMinHeapBytes = 16u << 20;
   static constexpr size_t kMaxHeapBytes = 2048u << 20;
+  // A buffered response travels in one frame of the worker's stream.
+  static constexpr size_t kMaxResponseBytes = 128u << 20;
 
   // Limits from a function's configuration, where 0 means "the default".
   // InvalidArgument for a value outside the allowed range.

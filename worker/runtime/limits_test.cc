@@ -31,6 +31,8 @@ TEST(LimitsTest, OutOfRangeIsInvalidArgument) {
   EXPECT_EQ(Limits::FromConfig(0, 0, 1u << 20, 0, 0).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Limits::FromConfig(0, 0, 4096ull << 20, 0, 0).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Limits::FromConfig(0, 0, 0, 0, 900001).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Limits::FromConfig(0, 0, 0, (128u << 20) + 1, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Limits::FromConfig(0, 0, 0, 128u << 20, 0).ok());
 }
 
 }  // namespace

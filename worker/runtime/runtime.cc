@@ -116,9 +116,10 @@ void WorkerRuntime::Invoke(const FunctionKey& key, InvocationEvent event, std::s
   // The route is published with the start task posted, under one lock: a
   // Cancel or GrantCredit that finds it is posted behind the start.
   absl::MutexLock lock(&routes_mu_);
-  if (options.id != 0) routes_[options.id] = &executor;
+  const uint64_t token = ++next_route_token_;
+  if (options.id != 0) routes_[options.id] = {&executor, token};
   executor.Post([this, &executor, key, event = std::move(event), request_id = std::move(request_id),
-                 done = std::move(done), options = std::move(options)]() mutable {
+                 done = std::move(done), options = std::move(options), token]() mutable {
     executor.load()--;
     const uint64_t id = options.id;
     internal::InvocationRunner::Start(
@@ -129,10 +130,12 @@ void WorkerRuntime::Invoke(const FunctionKey& key, InvocationEvent event, std::s
           done(std::move(outcome));
           in_flight_--;
         },
-        std::move(options), [this, id] {
+        std::move(options), [this, id, token] {
           if (id == 0) return;
           absl::MutexLock lock(&routes_mu_);
-          routes_.erase(id);
+          // A retry may have reused the id meanwhile: erase only our route.
+          auto it = routes_.find(id);
+          if (it != routes_.end() && it->second.token == token) routes_.erase(it);
         });
   });
 }
@@ -143,7 +146,7 @@ void WorkerRuntime::Cancel(uint64_t id) {
     absl::MutexLock lock(&routes_mu_);
     auto it = routes_.find(id);
     if (it == routes_.end()) return;
-    executor = it->second;
+    executor = it->second.executor;
   }
   executor->Post([id] { internal::InvocationRunner::Cancel(id); });
 }
@@ -154,7 +157,7 @@ void WorkerRuntime::GrantCredit(uint64_t id, size_t bytes) {
     absl::MutexLock lock(&routes_mu_);
     auto it = routes_.find(id);
     if (it == routes_.end()) return;
-    executor = it->second;
+    executor = it->second.executor;
   }
   executor->Post([id, bytes] { internal::InvocationRunner::GrantCredit(id, bytes); });
 }

@@ -99,8 +99,13 @@ class WorkerRuntime {
   std::atomic<bool> stopping_{false};
   // Which executor runs each invocation that has an id (for Cancel and
   // GrantCredit); entries leave when their runner finishes.
+  struct Route {
+    Executor* executor;
+    uint64_t token;  // which Invoke published it
+  };
   absl::Mutex routes_mu_;
-  absl::flat_hash_map<uint64_t, Executor*> routes_ ABSL_GUARDED_BY(routes_mu_);
+  absl::flat_hash_map<uint64_t, Route> routes_ ABSL_GUARDED_BY(routes_mu_);
+  uint64_t next_route_token_ ABSL_GUARDED_BY(routes_mu_) = 0;
 };
 
 }  // namespace kiln::worker

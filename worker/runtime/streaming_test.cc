@@ -175,6 +175,12 @@ constexpr char kStreams[] = R"JS(
           },
         }));
       }
+      if (url.pathname === '/one-big-chunk') {
+        // 4 MiB enqueued at once: it must still go out in window-sized pieces.
+        return new Response(new ReadableStream({
+          start(controller) { controller.enqueue(new Uint8Array(4 << 20).fill(98)); controller.close(); },
+        }));
+      }
       if (url.pathname === '/fails') {
         let i = 0;
         return new Response(new ReadableStream({
@@ -269,6 +275,26 @@ TEST_F(StreamingTest, CreditHoldsTheProducerBack) {
   ASSERT_TRUE(body.WaitForEnd());
   EXPECT_EQ(body.error(), "");
   EXPECT_EQ(body.size(), 1000u * 1024);
+  EXPECT_LE(body.largest_chunk(), 64u << 10);
+}
+
+TEST_F(StreamingTest, OneLargeChunkGoesOutInPiecesWithinTheCredit) {
+  FunctionKey key = Deploy("streams", kStreams);
+  Head head;
+  Collector body;
+  Start(key, "/one-big-chunk", head, body, 11, /*credit=*/64 << 10);
+  ASSERT_TRUE(head.Wait());
+  ASSERT_TRUE(body.WaitForBytes(64 << 10));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_LE(body.size(), 64u << 10);  // not the whole 4 MiB past the credit
+  for (size_t granted = 64 << 10; !body.ended() && granted < (8u << 20); granted += 64 << 10) {
+    runtime_.GrantCredit(11, 64 << 10);
+    ASSERT_TRUE(body.WaitForBytes(std::min<size_t>(granted + (64 << 10), 4u << 20)));
+    EXPECT_LE(body.size(), granted + (64u << 10));
+  }
+  ASSERT_TRUE(body.WaitForEnd());
+  EXPECT_EQ(body.error(), "");
+  EXPECT_EQ(body.size(), 4u << 20);
   EXPECT_LE(body.largest_chunk(), 64u << 10);
 }
 

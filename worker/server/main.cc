@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -147,10 +148,17 @@ int main(int argc, char** argv) {
 
   // 4. V8, executors, and the stream on the dialed socket.
   kiln::worker::server::StreamLogSink logs;
-  kiln::worker::WorkerRuntime runtime(
+  // Owned by pointer: it must stop (its executors answer through `worker`)
+  // before `worker` is destroyed.
+  auto runtime_owner = std::make_unique<kiln::worker::WorkerRuntime>(
       kiln::worker::api::KilnRuntime(),
-      {.executors = executors, .memory_budget_bytes = client.memory_budget_bytes, .logs = &logs,
-       .hash_seed = hash_seed, .builder = builder->get()});
+      kiln::worker::RuntimeOptions{.executors = executors,
+                                   .memory_budget_bytes = client.memory_budget_bytes,
+                                   .logs = &logs,
+                                   .hash_seed = hash_seed,
+                                   .builder = builder->get()});
+  kiln::worker::WorkerRuntime& runtime = *runtime_owner;
+  client.max_frame_bytes = kMaxFrameBytes;
   kiln::worker::server::WorkerClient worker(runtime, logs, client);
   // Snapshots of 10 MiB bundles (LoadFunction) exceed gRPC's default 4 MiB.
   grpc::ChannelArguments channel_args;
@@ -173,8 +181,10 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "kiln-worker %s: connected to %s (runtime %s; %s)\n", client.worker_id.c_str(),
                client.scheduler.c_str(), runtime.fingerprint().c_str(), confinement.c_str());
 
-  // 6. Serve until drained.
+  // 6. Serve until drained. Then stop the executors (anything still running
+  // is answered through `worker`, which outlives them).
   status = worker.Serve();
+  runtime_owner.reset();
   if (!status.ok()) return Fail("serving", status);
   return 0;
 }

@@ -91,11 +91,17 @@ void WorkerClient::WriterMain() {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !outbox_.empty(); };
       mu_.AwaitWithTimeout(absl::Condition(&ready), options_.log_flush);
-      if (stopping_ && outbox_.empty()) break;
       batch.swap(outbox_);
     }
     // Logs first, so an invocation's output precedes its result.
     std::vector<LogLine> lines = logs_.Take();
+    bool last = false;
+    {
+      // Stopping with nothing left to send (log lines included): done.
+      absl::MutexLock lock(&mu_);
+      last = stopping_ && outbox_.empty();
+    }
+    if (last && batch.empty() && lines.empty()) break;
     if (!lines.empty()) {
       v1::WorkerFrame frame;
       for (const LogLine& line : lines) ToProto(line, frame.mutable_logs()->add_entries());
@@ -222,6 +228,14 @@ void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
     v1::WorkerFrame frame;
     frame.mutable_result()->set_invocation_id(id);
     ToProto(outcome, kind, frame.mutable_result()->mutable_result());
+    if (frame.ByteSizeLong() + 1024 > options_.max_frame_bytes) {
+      const size_t bytes = frame.ByteSizeLong();
+      frame.mutable_result()->clear_result();
+      v1::InvocationError* error = frame.mutable_result()->mutable_result()->mutable_error();
+      error->set_kind(v1::InvocationError::RESPONSE_TOO_LARGE);
+      error->set_message(absl::StrCat("response size limit exceeded: the response (", bytes,
+                                      " bytes with its headers) is larger than a worker frame"));
+    }
     Send(std::move(frame));
   };
   bool draining;

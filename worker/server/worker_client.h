@@ -44,6 +44,10 @@ struct WorkerClientOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration log_flush = absl::Milliseconds(50);
   js::BuildOptions build;
+  // The largest message the stream carries (the channel's limit): a result
+  // that would not fit is answered RESPONSE_TOO_LARGE instead of breaking
+  // the stream for every invocation on this worker.
+  size_t max_frame_bytes = 256u << 20;
 };
 
 class WorkerClient {

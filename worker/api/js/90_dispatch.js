@@ -78,6 +78,7 @@ internals.dispatchFetch = (method, url, flatHeaders, body, streamed) => run(asyn
 // the end of the stream, [false, error stack] when the stream errors.
 let bodyCredit = 0;
 let creditWaiter = null;
+const BODY_PIECE_BYTES = 64 * 1024;
 
 internals.pumpBody = async (credit) => {
   bodyCredit = credit;
@@ -96,9 +97,12 @@ internals.pumpBody = async (credit) => {
         throw new TypeError('a chunk of a streamed response body must be a Uint8Array (or ArrayBuffer / view); ' +
                             'use TextEncoderStream to send strings');
       }
-      if (bytes.byteLength === 0) continue;
-      bodyCredit = natives.writeBody(bytes);
-      while (bodyCredit <= 0) await new Promise((resolve) => { creditWaiter = resolve; });
+      // Large chunks go in pieces, each waiting for credit: the caller never
+      // holds more than its window plus one piece.
+      for (let offset = 0; offset < bytes.byteLength; offset += BODY_PIECE_BYTES) {
+        bodyCredit = natives.writeBody(bytes.subarray(offset, offset + BODY_PIECE_BYTES));
+        while (bodyCredit <= 0) await new Promise((resolve) => { creditWaiter = resolve; });
+      }
     }
   } catch (error) {
     reader.cancel(error).catch(() => {});
