@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/turn_batch.h"
 #include "scheduler/util/log.h"
 
 namespace kiln::scheduler {
@@ -80,9 +81,11 @@ struct Fleet::PendingBuild {
   v1::BuildResult result;
 };
 
-// Frames waiting for a connection's writer thread. An Invoke frame counts as
-// dispatched once the writer has taken it (Pop); Close() returns the rest,
-// which no worker has seen.
+// Frames waiting to be written on a connection's stream, and the one write
+// outstanding there. Whoever queues a frame while no write is outstanding
+// starts the write on its own thread; the write's end starts the next. An
+// Invoke frame counts as dispatched once a write has taken it; Close()
+// returns the rest, which no worker has seen.
 class Fleet::Outbox {
  public:
   struct Item {
@@ -90,37 +93,76 @@ class Fleet::Outbox {
     uint64_t invocation = 0;  // the Invoke frame's id, else 0
   };
 
+  Outbox(Connection* conn, WorkerStream* stream) : conn_(conn), stream_(stream) {}
+
   void Push(v1::SchedulerFrame frame, uint64_t invocation = 0) {
-    absl::MutexLock lock(&mu_);
-    if (closed_) return;
-    items_.push_back({std::move(frame), invocation});
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return;
+      items_.push_back({std::move(frame), invocation});
+      if (writing_ || broken_) return;
+      writing_ = true;  // this thread starts the next write, now or at its turn's end
+    }
+    // The gateway's loop gathers the frames its requests queue during one
+    // turn: they leave together when the turn ends.
+    absl::AnyInvocable<void()> start = [this] { StartWrite(); };
+    if (!TurnBatch::Defer(start)) StartWrite();
   }
 
-  // Blocks for the next items; false once closed. Takes queued items in
-  // order while their frames total at most `max_bytes` (always at least one).
-  // Loads and builds (snapshots, bundles: large, and slow to flow through a
-  // busy stream) go alone, so the invocations behind one stay in the outbox —
-  // undispatched, hence retried elsewhere — should the stream break first.
-  bool PopBatch(std::vector<Item>* batch, size_t max_bytes) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](Outbox* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-          return self->closed_ || !self->items_.empty();
-        },
-        this));
-    if (closed_) return false;
-    size_t bytes = 0;
-    while (!items_.empty()) {
-      const v1::SchedulerFrame& frame = items_.front().frame;
-      const bool alone = frame.has_load() || frame.has_build();
-      const size_t size = frame.ByteSizeLong();
-      if (!batch->empty() && (alone || bytes + size > max_bytes)) break;
-      bytes += size;
-      batch->push_back(std::move(items_.front()));
-      items_.pop_front();
-      if (alone) break;
+  // Starts the write Push reserved (writing_): of what is queued now.
+  void StartWrite() {
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_ || broken_ || items_.empty()) {
+        writing_ = false;
+        // Closed, and its reads ended while the write waited: the stream is
+        // finished with.
+        release = ShouldRelease();
+        if (!release) return;
+      } else {
+        TakeBatch();
+      }
     }
-    return true;
+    if (release) {
+      Fleet::Release(conn_);
+      return;
+    }
+    stream_->StartWrite(writing_frame_);  // outside the lock: it may complete inline
+  }
+
+  // The outstanding write ended. Starts the next one, if any. True when the
+  // stream may now be released: closed, its reads ended, nothing outstanding.
+  bool WriteDone(bool ok) {
+    if (!ok) {
+      // The stream broke: the reads end too; make sure they do (still
+      // holding the write, so the stream cannot be released meanwhile).
+      // Frames still queued stay undispatched (Close returns them).
+      stream_->Cancel();
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      writing_frame_.Clear();
+      broken_ = true;
+      return ShouldRelease();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      writing_frame_.Clear();
+      if (closed_ || broken_ || items_.empty()) return ShouldRelease();
+      TakeBatch();
+      writing_ = true;
+    }
+    stream_->StartWrite(writing_frame_);
+    return false;
+  }
+
+  // The stream's reads ended (after Close). True when the stream may be
+  // released now; otherwise the outstanding write's end releases it.
+  bool ReadsEnded() {
+    absl::MutexLock lock(&mu_);
+    reads_ended_ = true;
+    return ShouldRelease();
   }
 
   std::deque<Item> Close() {
@@ -130,18 +172,64 @@ class Fleet::Outbox {
   }
 
  private:
+  // True once, when the stream is finished with.
+  bool ShouldRelease() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (released_ || !closed_ || !reads_ended_ || writing_) return false;
+    released_ = true;
+    return true;
+  }
+
+  // Moves queued items into writing_frame_: in order while their frames
+  // total at most kBatchBytes (always at least one), several as one batch
+  // message. Loads and builds (snapshots, bundles: large, and slow to flow
+  // through a busy stream) go alone, so the invocations behind one stay
+  // queued — undispatched, hence retried elsewhere — should the stream break
+  // first.
+  void TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    constexpr size_t kBatchBytes = 256 << 10;
+    writing_frame_.Clear();
+    size_t bytes = 0;
+    int taken = 0;
+    v1::SchedulerFrame first;
+    while (!items_.empty()) {
+      v1::SchedulerFrame& frame = items_.front().frame;
+      const bool alone = frame.has_load() || frame.has_build();
+      const size_t size = frame.ByteSizeLong();
+      if (taken > 0 && (alone || bytes + size > kBatchBytes)) break;
+      bytes += size;
+      if (taken == 0) {
+        first = std::move(frame);
+      } else {
+        if (taken == 1) *writing_frame_.mutable_batch()->add_frames() = std::move(first);
+        *writing_frame_.mutable_batch()->add_frames() = std::move(frame);
+      }
+      ++taken;
+      items_.pop_front();
+      if (alone) break;
+    }
+    if (taken == 1) writing_frame_ = std::move(first);
+  }
+
+  Connection* const conn_;
+  WorkerStream* const stream_;
   absl::Mutex mu_;
   std::deque<Item> items_ ABSL_GUARDED_BY(mu_);
+  // The frame being written; only its writer touches it, until WriteDone.
+  v1::SchedulerFrame writing_frame_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;  // a write failed: write no more
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// One worker's stream. Owned by its Serve call; every field but `outbox` and
-// `writer` is guarded by Fleet::mu_.
+// One worker's stream. Allocated by Open, deleted by Release; every field but
+// `outbox` is guarded by Fleet::mu_.
 struct Fleet::Connection {
   enum class State { kRegistering, kLive, kDraining, kDead };
 
   uint64_t id = 0;
-  WorkerStream* stream = nullptr;
+  WorkerStream* const stream;
   std::string peer;
   absl::Time connected;
   State state = State::kRegistering;
@@ -169,7 +257,11 @@ struct Fleet::Connection {
   absl::flat_hash_map<uint64_t, BodyStream> streams;
 
   Outbox outbox;
-  std::thread writer;
+  // Only the stream's frame events touch these (one at a time).
+  bool registered = false;     // its Register was accepted
+  absl::Status end_status;     // what Release tells the transport
+
+  explicit Connection(WorkerStream* s) : stream(s), outbox(this, s) {}
 };
 
 Fleet::Fleet(VersionSource& source, LogConsumer* logs, FleetOptions options)
@@ -249,44 +341,26 @@ absl::Status Fleet::AwaitWorkers(int serving, int build_only, absl::Duration tim
 
 // ---- streams ----------------------------------------------------------------
 
-absl::Status Fleet::Serve(WorkerStream& stream) {
-  auto conn = std::make_unique<Connection>();
-  conn->stream = &stream;
-  conn->peer = stream.peer();
+Fleet::Connection* Fleet::Open(WorkerStream* stream) {
+  auto* conn = new Connection(stream);
+  conn->peer = stream->peer();
   conn->connected = absl::Now();
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::UnavailableError("the scheduler is shutting down");
-    conn->id = ++next_connection_;
-    connections_[conn->id] = conn.get();
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    // Refused at its first frame (or when its reads end).
+    conn->state = Connection::State::kDead;
+    conn->end_status = absl::UnavailableError("the scheduler is shutting down");
+    conn->outbox.Close();
+    stream->Cancel();
+    return conn;
   }
+  conn->id = ++next_connection_;
+  connections_[conn->id] = conn;
+  return conn;
+}
 
-  Deferred deferred;
-  v1::WorkerFrame frame;
-  absl::Status registered;
-  if (!stream.Read(&frame)) {
-    registered = absl::UnavailableError("the stream ended before Register");
-  } else if (!frame.has_register_()) {
-    registered = absl::InvalidArgumentError("the first frame must be Register");
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    if (registered.ok() && conn->state == Connection::State::kDead) {
-      registered = absl::DeadlineExceededError("the worker did not register in time");
-    }
-    if (registered.ok()) registered = Register(*conn, frame.register_(), deferred);
-    if (!registered.ok()) {
-      // Refused: no Cancel, so the worker reads this status as the reason.
-      conn->state = Connection::State::kDead;
-      connections_.erase(conn->id);
-      conn->outbox.Close();
-    }
-  }
-  RunDeferred(deferred);
-  if (!registered.ok()) return registered;
-  conn->writer = std::thread([this, c = conn.get()] { WriterMain(c); });
-
-  while (stream.Read(&frame)) {
+bool Fleet::OnFrame(Connection* conn, v1::WorkerFrame& frame) {
+  if (conn->registered) {
     if (frame.has_batch()) {
       for (v1::WorkerFrame& inner : *frame.mutable_batch()->mutable_frames()) {
         if (!inner.has_batch()) HandleFrame(*conn, inner);  // never nested
@@ -294,15 +368,67 @@ absl::Status Fleet::Serve(WorkerStream& stream) {
     } else {
       HandleFrame(*conn, frame);
     }
+    return true;
   }
-
+  // The first frame: Register, or the worker is refused.
+  Deferred deferred;
+  absl::Status registered;
+  if (!frame.has_register_()) registered = absl::InvalidArgumentError("the first frame must be Register");
   {
     absl::MutexLock lock(&mu_);
-    Kill(*conn, "its stream ended", deferred);
+    if (registered.ok() && conn->state == Connection::State::kDead) {
+      registered = conn->end_status.ok()
+                       ? absl::DeadlineExceededError("the worker did not register in time")
+                       : conn->end_status;
+    }
+    if (registered.ok()) registered = Register(*conn, frame.register_(), deferred);
+    if (!registered.ok()) {
+      // Refused: no Cancel, so the worker reads the status as the reason.
+      conn->state = Connection::State::kDead;
+      connections_.erase(conn->id);
+      conn->outbox.Close();
+    }
   }
   RunDeferred(deferred);
-  conn->writer.join();
-  return absl::OkStatus();
+  if (registered.ok()) {
+    conn->registered = true;
+    return true;
+  }
+  conn->end_status = registered;
+  if (conn->outbox.ReadsEnded()) Release(conn);  // nothing was written to it
+  return false;
+}
+
+void Fleet::OnReadsEnded(Connection* conn) {
+  Deferred deferred;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!conn->registered) {
+      if (conn->end_status.ok()) {
+        conn->end_status = absl::UnavailableError("the stream ended before Register");
+      }
+      if (conn->state != Connection::State::kDead) {
+        conn->state = Connection::State::kDead;
+        connections_.erase(conn->id);
+        conn->outbox.Close();
+      }
+    } else {
+      Kill(*conn, "its stream ended", deferred);
+    }
+  }
+  RunDeferred(deferred);
+  if (conn->outbox.ReadsEnded()) Release(conn);
+}
+
+void Fleet::OnWriteDone(Connection* conn, bool ok) {
+  if (conn->outbox.WriteDone(ok)) Release(conn);
+}
+
+void Fleet::Release(Connection* conn) {
+  WorkerStream* stream = conn->stream;
+  absl::Status status = std::move(conn->end_status);
+  delete conn;
+  stream->Release(std::move(status));
 }
 
 absl::Status Fleet::Register(Connection& conn, const v1::Register& reg, Deferred& deferred) {
@@ -354,29 +480,6 @@ absl::Status Fleet::Register(Connection& conn, const v1::Register& reg, Deferred
                             conn.host, ", ", conn.peer, ", max concurrency ", conn.max_concurrency,
                             conn.build_only ? ", builds only" : "", ")"));
   return absl::OkStatus();
-}
-
-void Fleet::WriterMain(Connection* conn) {
-  // Frames queued together go out together, in one batch message (a large
-  // frame, such as a snapshot, alone).
-  constexpr size_t kBatchBytes = 256 << 10;
-  std::vector<Outbox::Item> items;
-  while (conn->outbox.PopBatch(&items, kBatchBytes)) {
-    v1::SchedulerFrame batch;
-    if (items.size() > 1) {
-      for (Outbox::Item& item : items) {
-        *batch.mutable_batch()->add_frames() = std::move(item.frame);
-      }
-    }
-    const bool written =
-        conn->stream->Write(items.size() > 1 ? batch : items.front().frame, /*more=*/false);
-    items.clear();
-    if (!written) {
-      // The reader sees the break too; make sure it does.
-      conn->stream->Cancel();
-      return;
-    }
-  }
 }
 
 void Fleet::HandleFrame(Connection& conn, v1::WorkerFrame& frame) {

@@ -1,5 +1,5 @@
 // Fleet: the scheduler's view of its connected kiln-workers and everything it
-// sends them. Each worker holds one kiln.v1.Worker/Connect stream (Serve);
+// sends them. Each worker holds one kiln.v1.Worker/Connect stream (Open);
 // invocations are multiplexed on it by invocation id (Invoke), deploys build
 // their snapshot on it (Build), and a version is loaded onto a worker once,
 // just before its first invocation there (the cold path, which may read the
@@ -8,7 +8,7 @@
 // decides what is retried.
 //
 //   Fleet fleet(core /* VersionSource */, &log_hub, {.heartbeat_interval = absl::Seconds(1)});
-//   // in the Worker/Connect handler:  fleet.Serve(stream);
+//   // a worker stream's transport:  conn = fleet.Open(stream); fleet.OnFrame(conn, frame); ...
 //   fleet.Invoke({.function = ref, .event = event, .request_id = "r1"},
 //                [](absl::StatusOr<InvocationReply> reply) { ... });
 #pragma once
@@ -176,14 +176,29 @@ class Fleet {
   // Set before workers connect; not owned; may be null.
   void SetObserver(FleetObserver* observer);
 
-  // Serves one worker's stream on the calling thread until it ends: expects
-  // Register first and answers RegisterAck, then handles the worker's frames.
-  // Returns OK when the stream ended after registering; InvalidArgument when
-  // the first frame is not Register; FailedPrecondition when the worker's
-  // runtime fingerprint differs from the fleet's (the worker is refused and
-  // the reason logged); Unavailable while shutting down. When the stream
-  // ends, the worker is dead: see Invoke for what happens to its work.
-  absl::Status Serve(WorkerStream& stream);
+  // ---- a worker stream's events, from its transport (worker_service.cc) ----
+  // One worker's stream, from Open until the Fleet calls its Release.
+  struct Connection;
+
+  // A worker's stream opened. The Fleet expects Register first and answers
+  // RegisterAck, then handles the worker's frames; it writes with
+  // stream->StartWrite until it calls stream->Release(status): OK after the
+  // stream ended; InvalidArgument when the first frame is not Register;
+  // FailedPrecondition when the worker's runtime fingerprint differs from
+  // the fleet's (the worker is refused and the reason logged); Unavailable
+  // while shutting down. Returns the handle for the calls below, valid until
+  // Release. When the stream ends, the worker is dead: see Invoke for what
+  // happens to its work.
+  Connection* Open(WorkerStream* stream);
+  // A frame arrived (one call at a time per connection, in stream order).
+  // False when the Fleet refused the worker (it released the stream inside
+  // this call): read no more.
+  bool OnFrame(Connection* conn, kiln::v1::WorkerFrame& frame);
+  // The outstanding StartWrite finished; !ok: the stream broke.
+  void OnWriteDone(Connection* conn, bool ok);
+  // No more frames will arrive (the worker closed the stream, it broke, or
+  // Cancel was called). Not called after OnFrame returned false.
+  void OnReadsEnded(Connection* conn);
 
   // Runs one invocation on a worker chosen by placement. The version is
   // loaded there first if needed (once per worker and version: concurrent
@@ -253,7 +268,6 @@ class Fleet {
   struct Invocation;
   struct Load;
   struct PendingBuild;
-  struct Connection;
   class Outbox;
   using Deferred = std::vector<absl::AnyInvocable<void()>>;
 
@@ -281,7 +295,8 @@ class Fleet {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetRequest(const Invocation& invocation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   WorkerInfo Info(const Connection& conn) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void WriterMain(Connection* conn);
+  // Ends a connection the Fleet has finished with (see WorkerStream::Release).
+  static void Release(Connection* conn);
   void MonitorMain();
   void LoaderMain();
 
@@ -292,7 +307,8 @@ class Fleet {
   mutable absl::Mutex mu_;
   FleetObserver* observer_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::optional<std::string> fingerprint_ ABSL_GUARDED_BY(mu_);
-  // Registered and registering streams; each is owned by its Serve call.
+  // Registered and registering streams (a Connection lives on past Kill until
+  // its stream is released).
   // Ordered by id, so placement ties go to the longest-connected worker.
   std::map<uint64_t, Connection*> connections_ ABSL_GUARDED_BY(mu_);
   uint64_t next_connection_ ABSL_GUARDED_BY(mu_) = 0;

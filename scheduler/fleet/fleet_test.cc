@@ -28,45 +28,77 @@ using ::testing::HasSubstr;
 constexpr char kFingerprint[] = "kiln1-v8-10.2-test";
 
 // Both ends of one stream: the Fleet reads and writes one side, the test
-// plays the worker on the other.
+// plays the worker on the other. Like gRPC, a write completes on another
+// thread (here once the stream is not stalled).
 class FakeStream final : public WorkerStream {
  public:
-  bool Read(v1::WorkerFrame* frame) override {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-          return !s->inbound_.empty() || s->cancelled_ || s->closed_;
-        },
-        this));
-    if (cancelled_ || inbound_.empty()) return false;
-    *frame = std::move(inbound_.front());
-    inbound_.pop_front();
-    return true;
-  }
-  bool Write(const v1::SchedulerFrame& frame, bool more) override {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](FakeStream* s)
-             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->stalled_ || s->cancelled_; },
-        this));
-    if (cancelled_ || closed_) return false;
-    if (frame.has_batch()) {  // frames queued together arrive as one batch
-      EXPECT_GE(frame.batch().frames_size(), 2);
-      for (const v1::SchedulerFrame& inner : frame.batch().frames()) {
-        EXPECT_FALSE(inner.has_batch());
-        outbound_.push_back(inner);
-      }
-      ++batches_;
-    } else {
-      outbound_.push_back(frame);
+  FakeStream() : writer_([this] { WriterMain(); }) {}
+  ~FakeStream() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
     }
-    return true;
+    writer_.join();
+  }
+
+  // ---- the Fleet's side ----
+  void StartWrite(const v1::SchedulerFrame& frame) override {
+    absl::MutexLock lock(&mu_);
+    EXPECT_FALSE(writing_.has_value()) << "two writes outstanding";
+    EXPECT_FALSE(released_.has_value()) << "a write after Release";
+    writing_ = frame;
   }
   void Cancel() override {
     absl::MutexLock lock(&mu_);
+    EXPECT_FALSE(released_.has_value()) << "Cancel after Release";
     cancelled_ = true;
   }
+  void Release(absl::Status status) override {
+    absl::MutexLock lock(&mu_);
+    EXPECT_FALSE(released_.has_value()) << "released twice";
+    EXPECT_FALSE(writing_.has_value()) << "released with a write outstanding";
+    released_ = std::move(status);
+  }
   std::string peer() const override { return "fake"; }
+
+  // Plays the transport's reads until the stream is released: Opens the
+  // stream on `fleet`, hands it each frame Send() queues, and reports the
+  // end of reads once Close() or Cancel() ended them. Returns the status the
+  // Fleet released the stream with.
+  absl::Status Serve(Fleet& fleet) {
+    Fleet::Connection* conn = fleet.Open(this);
+    {
+      absl::MutexLock lock(&mu_);
+      fleet_ = &fleet;
+      conn_ = conn;
+    }
+    while (true) {
+      v1::WorkerFrame frame;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+              return !s->inbound_.empty() || s->cancelled_ || s->closed_;
+            },
+            this));
+        if (cancelled_ || inbound_.empty()) break;
+        frame = std::move(inbound_.front());
+        inbound_.pop_front();
+      }
+      if (!fleet.OnFrame(conn, frame)) break;  // refused: released already
+    }
+    bool released;
+    {
+      absl::MutexLock lock(&mu_);
+      released = released_.has_value();
+    }
+    if (!released) fleet.OnReadsEnded(conn);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return s->released_.has_value(); },
+        this));
+    return *released_;
+  }
 
   // ---- the worker's side ----
   void Send(v1::WorkerFrame frame) {
@@ -106,13 +138,57 @@ class FakeStream final : public WorkerStream {
   }
 
  private:
+  // Completes writes: delivers each to the worker's side unless the stream
+  // is stalled; a broken stream fails it.
+  void WriterMain() {
+    while (true) {
+      bool ok;
+      Fleet* fleet;
+      Fleet::Connection* conn;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](FakeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+              return s->stopping_ || (s->writing_.has_value() && s->fleet_ != nullptr &&
+                                      (!s->stalled_ || s->cancelled_ || s->closed_));
+            },
+            this));
+        if (stopping_) return;
+        ok = !cancelled_ && !closed_;
+        if (ok) {
+          const v1::SchedulerFrame& frame = *writing_;
+          if (frame.has_batch()) {  // frames queued together arrive as one batch
+            EXPECT_GE(frame.batch().frames_size(), 2);
+            for (const v1::SchedulerFrame& inner : frame.batch().frames()) {
+              EXPECT_FALSE(inner.has_batch());
+              outbound_.push_back(inner);
+            }
+            ++batches_;
+          } else {
+            outbound_.push_back(frame);
+          }
+        }
+        writing_.reset();
+        fleet = fleet_;
+        conn = conn_;
+      }
+      fleet->OnWriteDone(conn, ok);
+    }
+  }
+
   absl::Mutex mu_;
+  Fleet* fleet_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Fleet::Connection* conn_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<v1::WorkerFrame> inbound_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::SchedulerFrame> outbound_ ABSL_GUARDED_BY(mu_);
+  std::optional<v1::SchedulerFrame> writing_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> released_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stalled_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int batches_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread writer_;
 };
 
 // A worker the test plays: its stream, served by the Fleet on a thread.
@@ -128,7 +204,7 @@ class FakeWorker {
     hello.mutable_register_()->set_pid(4242);
     stream_.Send(hello);
     thread_ = std::thread([this, &fleet] {
-      absl::Status status = fleet.Serve(stream_);
+      absl::Status status = stream_.Serve(fleet);
       absl::MutexLock lock(&mu_);
       served_ = status;
     });
@@ -147,7 +223,7 @@ class FakeWorker {
     EXPECT_TRUE(frame.has_value() && frame->has_register_ack()) << id_;
     return frame ? frame->register_ack() : v1::RegisterAck();
   }
-  // Serve's status once the stream ended.
+  // The status the Fleet released the stream with, once it did.
   std::optional<absl::Status> Served(absl::Duration timeout = absl::Seconds(5)) {
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(
@@ -344,7 +420,7 @@ TEST_F(FleetTest, TheFirstFrameMustBeRegister) {
   v1::WorkerFrame heartbeat;
   heartbeat.mutable_heartbeat();
   stream.Send(heartbeat);
-  EXPECT_EQ(fleet_->Serve(stream).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stream.Serve(*fleet_).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(FleetTest, NoWorkerIsUnavailable) {

@@ -1,4 +1,5 @@
-// WorkerService: GrpcWorkerStream adapts the sync gRPC stream to WorkerStream.
+// WorkerService: each kiln.v1.Worker/Connect stream as a gRPC callback
+// reactor that feeds the Fleet's stream events (no thread per stream).
 #include "scheduler/fleet/worker_service.h"
 
 #include <string>
@@ -11,24 +12,53 @@
 namespace kiln::scheduler {
 namespace {
 
-class GrpcWorkerStream final : public WorkerStream {
+// One worker's stream. Reads one frame at a time into the Fleet; writes what
+// the Fleet starts. Deletes itself once gRPC is done with the call (OnDone),
+// which follows the Fleet's Release and Finish.
+class ConnectReactor final : public grpc::ServerBidiReactor<v1::WorkerFrame, v1::SchedulerFrame>,
+                             public WorkerStream {
  public:
-  GrpcWorkerStream(grpc::ServerContext* context,
-                   grpc::ServerReaderWriter<v1::SchedulerFrame, v1::WorkerFrame>* stream)
-      : context_(context), stream_(stream) {}
+  ConnectReactor(Fleet& fleet, grpc::CallbackServerContext* context)
+      : fleet_(fleet), context_(context), peer_(context->peer()) {
+    conn_ = fleet_.Open(this);
+    StartRead(&frame_);
+  }
 
-  bool Read(v1::WorkerFrame* frame) override { return stream_->Read(frame); }
-  bool Write(const v1::SchedulerFrame& frame, bool more) override {
-    grpc::WriteOptions options;
-    if (more) options.set_buffer_hint();
-    return stream_->Write(frame, options);
+  // ---- gRPC's side ----
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      fleet_.OnReadsEnded(conn_);
+      return;
+    }
+    if (fleet_.OnFrame(conn_, frame_)) {
+      frame_.Clear();
+      StartRead(&frame_);
+    }
+  }
+  void OnWriteDone(bool ok) override { fleet_.OnWriteDone(conn_, ok); }
+  void OnDone() override { delete this; }
+
+  // ---- the Fleet's side ----
+  void StartWrite(const v1::SchedulerFrame& frame) override {
+    ServerBidiReactor::StartWrite(&frame);
   }
   void Cancel() override { context_->TryCancel(); }
-  std::string peer() const override { return context_->peer(); }
+  void Release(absl::Status status) override { Finish(ToGrpcStatus(status)); }
+  std::string peer() const override { return peer_; }
 
  private:
-  grpc::ServerContext* const context_;
-  grpc::ServerReaderWriter<v1::SchedulerFrame, v1::WorkerFrame>* const stream_;
+  Fleet& fleet_;
+  grpc::CallbackServerContext* const context_;
+  const std::string peer_;
+  Fleet::Connection* conn_ = nullptr;
+  v1::WorkerFrame frame_;
+};
+
+// Answers a refused stream with `status` at once.
+class RefusedReactor final : public grpc::ServerBidiReactor<v1::WorkerFrame, v1::SchedulerFrame> {
+ public:
+  explicit RefusedReactor(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
 };
 
 }  // namespace
@@ -38,18 +68,16 @@ bool IsLoopbackPeer(absl::string_view peer) {
          absl::StartsWith(peer, "ipv6:[::ffff:127.") || absl::StartsWith(peer, "unix:");
 }
 
-grpc::Status WorkerService::Connect(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::SchedulerFrame, v1::WorkerFrame>* stream) {
+grpc::ServerBidiReactor<v1::WorkerFrame, v1::SchedulerFrame>* WorkerService::Connect(
+    grpc::CallbackServerContext* context) {
   if (!allow_remote_ && !IsLoopbackPeer(context->peer())) {
     Log("fleet", absl::StrCat("refused a worker from ", context->peer(),
                               ": remote workers need kiln-scheduler --allow-remote-workers"));
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        "this scheduler accepts workers from its own host only "
-                        "(start it with --allow-remote-workers)");
+    return new RefusedReactor(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                           "this scheduler accepts workers from its own host only "
+                                           "(start it with --allow-remote-workers)"));
   }
-  GrpcWorkerStream adapter(context, stream);
-  return ToGrpcStatus(fleet_.Serve(adapter));
+  return new ConnectReactor(fleet_, context);
 }
 
 }  // namespace kiln::scheduler

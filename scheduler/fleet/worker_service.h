@@ -1,6 +1,7 @@
-// WorkerService: kiln.v1.Worker over gRPC. A thin adapter: each Connect call
-// becomes a GrpcWorkerStream served by the Fleet on the gRPC handler thread
-// for the stream's lifetime (the Fleet adds one writer thread per stream).
+// WorkerService: kiln.v1.Worker over gRPC's callback API. A thin adapter:
+// each Connect call becomes a reactor that hands the Fleet each frame as it
+// arrives (on a gRPC thread) and writes the frames the Fleet queues (on the
+// queuing thread), so a request costs no hop through a thread of our own.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -23,15 +24,14 @@ bool IsLoopbackPeer(absl::string_view peer);
 // on this host's loopback are accepted; `allow_remote` (kiln-scheduler
 // --allow-remote-workers) accepts any peer that can reach the port: bind the
 // API to a private network then.
-class WorkerService final : public kiln::v1::Worker::Service {
+class WorkerService final : public kiln::v1::Worker::CallbackService {
  public:
   explicit WorkerService(Fleet& fleet, bool allow_remote = false)
       : fleet_(fleet), allow_remote_(allow_remote) {}
 
-  // Serves the stream until it ends; the status tells a refused worker why.
-  grpc::Status Connect(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<kiln::v1::SchedulerFrame, kiln::v1::WorkerFrame>* stream) override;
+  // The stream's reactor; its final status tells a refused worker why.
+  grpc::ServerBidiReactor<kiln::v1::WorkerFrame, kiln::v1::SchedulerFrame>* Connect(
+      grpc::CallbackServerContext* context) override;
 
  private:
   Fleet& fleet_;

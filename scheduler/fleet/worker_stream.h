@@ -1,34 +1,39 @@
 // WorkerStream: the scheduler's end of one kiln.v1.Worker/Connect stream, as
-// the Fleet uses it. GrpcWorkerStream (worker_service.h) adapts a gRPC
-// server stream; fleet_test drives the Fleet through an in-memory fake.
+// the Fleet drives it. The transport (worker_service.cc: a gRPC callback
+// reactor; fleet_test: an in-memory fake) reports what arrives through the
+// Fleet's stream events (Fleet::Open, OnFrame, OnWriteDone, OnReadsEnded);
+// the Fleet writes through this interface. Nothing blocks: a stream costs no
+// thread of its own, and a frame is written by the thread that queued it.
 #pragma once
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "kiln/v1/worker.pb.h"
 
 namespace kiln::scheduler {
 
-// One worker's bidirectional frame stream. One thread reads while another
-// writes; Cancel may be called from any thread, any number of times.
 class WorkerStream {
  public:
   virtual ~WorkerStream() = default;
 
-  // Blocks for the worker's next frame. False once the stream has ended
-  // (the worker closed it, the connection broke, or Cancel was called).
-  virtual bool Read(kiln::v1::WorkerFrame* frame) = 0;
+  // Starts writing `frame`, which stays valid and unchanged until the
+  // transport reports the write's end with Fleet::OnWriteDone (ok: the
+  // transport took it; flow control may delay that while the worker does not
+  // read). The Fleet keeps at most one write outstanding. OnWriteDone may be
+  // called on any thread, including from inside StartWrite.
+  virtual void StartWrite(const kiln::v1::SchedulerFrame& frame) = 0;
 
-  // Blocks until the transport takes the frame (flow control may hold it
-  // while the worker does not read). False once the stream is broken or
-  // cancelled; the frame may or may not have reached the worker. `more`: the
-  // caller has further frames to write at once, so the transport may hold
-  // this one to send them together.
-  virtual bool Write(const kiln::v1::SchedulerFrame& frame, bool more) = 0;
-
-  // Ends the stream from the scheduler's side: a blocked or later Read or
-  // Write returns false.
+  // Breaks the stream from the scheduler's side: reads end (the transport
+  // then calls Fleet::OnReadsEnded) and an outstanding write fails. Any
+  // thread, any number of times, until Release.
   virtual void Cancel() = 0;
+
+  // The Fleet is done with this stream (its reads ended, or it refused the
+  // worker, and no write is outstanding) and never touches it again. The
+  // transport ends the stream with `status`: OK, or why the worker was
+  // refused. Called once, from inside one of the Fleet's stream events.
+  virtual void Release(absl::Status status) = 0;
 
   // The worker's address, for messages.
   virtual std::string peer() const = 0;

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/turn_batch.h"
 
 // picohttpparser, the HTTP/1 parser inside libh2o (exported, no header
 // installed). Used to look at a request head as the client sent it, which h2o
@@ -226,6 +227,11 @@ class Gateway::Impl {
   uv_tcp_t listener_;
   uv_async_t wakeup_;
   uv_timer_t watch_clients_;
+  // Around each turn's I/O callbacks: the Invoke frames requests queue in
+  // one turn leave together (common/turn_batch.h). Unreferenced, and never
+  // closed: the loop ends by uv_stop.
+  uv_prepare_t turn_start_;
+  uv_check_t turn_end_;
   std::thread thread_;
   int port_ = 0;
   int connections_ = 0;  // loop thread only
@@ -312,9 +318,16 @@ absl::Status Gateway::Impl::Start() {
   uv_timer_init(&loop_, &watch_clients_);
   watch_clients_.data = this;
   uv_timer_start(&watch_clients_, OnWatchClients, 200, 200);
+  uv_prepare_init(&loop_, &turn_start_);
+  uv_prepare_start(&turn_start_, [](uv_prepare_t*) { TurnBatch::Begin(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&turn_start_));
+  uv_check_init(&loop_, &turn_end_);
+  uv_check_start(&turn_end_, [](uv_check_t*) { TurnBatch::End(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&turn_end_));
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "kiln-gateway");
     uv_run(&loop_, UV_RUN_DEFAULT);
+    TurnBatch::End();
   });
   return absl::OkStatus();
 }

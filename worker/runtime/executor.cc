@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "absl/synchronization/notification.h"
+#include "common/turn_batch.h"
 
 namespace kiln::worker {
 
@@ -59,7 +60,11 @@ void Executor::RunPosted() {
     batch.swap(tasks_);
     stopping = stopping_;
   }
+  // What these tasks answer leaves in one message at the end (see
+  // WorkerClient::Send).
+  TurnBatch::Begin();
   for (auto& task : batch) task();
+  TurnBatch::End();
   if (stopping) {
     // Close every handle still open (invocation timers included) so
     // uv_run returns.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/turn_batch.h"
 #include "worker/server/convert.h"
 
 namespace kiln::worker::server {
@@ -21,6 +22,35 @@ std::vector<LogLine> StreamLogSink::Take() {
   return lines;
 }
 
+// The Connect call's reactor: hands each frame read to the client and
+// reports write ends and the call's end. It holds the call open (AddHold)
+// until the client will start no more writes: executors write from outside
+// any reaction.
+class WorkerClient::Reactor final
+    : public grpc::ClientBidiReactor<v1::WorkerFrame, v1::SchedulerFrame> {
+ public:
+  explicit Reactor(WorkerClient* client) : client_(client) {}
+
+  grpc::ClientContext context;
+  v1::SchedulerFrame frame;  // the read in progress
+
+  // Read one more frame (Connect reads the ack, Serve the rest).
+  void ReadNext() { StartRead(&frame); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      client_->OnReadsEnded();
+      return;
+    }
+    client_->OnFrame(frame);
+  }
+  void OnWriteDone(bool ok) override { client_->OnWriteDone(ok); }
+  void OnDone(const grpc::Status& status) override { client_->OnDone(status); }
+
+ private:
+  WorkerClient* const client_;
+};
+
 WorkerClient::WorkerClient(WorkerRuntime& runtime, StreamLogSink& logs, WorkerClientOptions options)
     : runtime_(runtime), logs_(logs), options_(std::move(options)) {}
 
@@ -28,16 +58,28 @@ WorkerClient::~WorkerClient() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    broken_ = true;  // nothing more is written
+  }
+  if (reactor_ != nullptr) {
+    // Served or not, the call must end before its reactor goes.
+    reactor_->context.TryCancel();
+    ReleaseHold();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](WorkerClient* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->done_.has_value(); },
+        this));
   }
   if (drainer_.joinable()) drainer_.join();
-  if (writer_.joinable()) writer_.join();
+  if (ticker_.joinable()) ticker_.join();
   if (builder_.joinable()) builder_.join();
 }
 
 absl::Status WorkerClient::Connect(std::shared_ptr<grpc::Channel> channel) {
   channel_ = std::move(channel);
   stub_ = v1::Worker::NewStub(channel_);
-  stream_ = stub_->Connect(&context_);
+  reactor_ = std::make_unique<Reactor>(this);
+  stub_->async()->Connect(&reactor_->context, reactor_.get());
+  reactor_->AddHold();
   v1::WorkerFrame hello;
   v1::Register* reg = hello.mutable_register_();
   reg->set_worker_id(options_.worker_id);
@@ -48,24 +90,140 @@ absl::Status WorkerClient::Connect(std::shared_ptr<grpc::Channel> channel) {
   gethostname(host, sizeof(host) - 1);
   reg->set_host(host);
   reg->set_pid(static_cast<uint32_t>(getpid()));
-  if (!stream_->Write(hello)) return absl::UnavailableError("the scheduler closed the stream");
-  v1::SchedulerFrame ack;
-  if (!stream_->Read(&ack) || !ack.has_register_ack()) {
-    grpc::Status status = stream_->Finish();
+  Send(std::move(hello));
+  reactor_->ReadNext();  // the RegisterAck
+  reactor_->StartCall();
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](WorkerClient* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+          return c->acked_ || c->reads_ended_;
+        },
+        this));
+    if (acked_) {
+      ticker_ = std::thread([this] { TickerMain(); });
+      builder_ = std::thread([this] { BuilderMain(); });
+      return absl::OkStatus();
+    }
+  }
+  {
+    // Refused (or the stream broke): the call's status says why.
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](WorkerClient* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->done_.has_value(); },
+        this));
     return absl::UnavailableError(
-        absl::StrCat("the scheduler refused this worker: ", status.error_message()));
+        absl::StrCat("the scheduler refused this worker: ", done_->error_message()));
   }
-  if (ack.register_ack().heartbeat_interval_ms() > 0) {
-    heartbeat_interval_ = absl::Milliseconds(ack.register_ack().heartbeat_interval_ms());
-  }
-  writer_ = std::thread([this] { WriterMain(); });
-  builder_ = std::thread([this] { BuilderMain(); });
-  return absl::OkStatus();
 }
 
 void WorkerClient::Send(v1::WorkerFrame frame) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (broken_ || writes_done_) return;  // the stream is over: nobody to tell
+    outbox_.push_back(std::move(frame));
+    if (writing_ || write_deferred_) return;  // that write's end takes it
+    write_deferred_ = true;
+  }
+  // An executor gathers the answers of the tasks it runs in one turn: they
+  // leave together when the turn ends.
+  absl::AnyInvocable<void()> start = [this] {
+    {
+      absl::MutexLock lock(&mu_);
+      write_deferred_ = false;
+    }
+    MaybeWrite();
+  };
+  if (!TurnBatch::Defer(start)) start();
+}
+
+void WorkerClient::MaybeWrite() {
+  bool end_writes = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (writing_ || broken_ || writes_done_) return;
+    // Logs first, so an invocation's output precedes its result.
+    std::vector<LogLine> lines = logs_.Take();
+    if (!lines.empty()) {
+      v1::WorkerFrame frame;
+      for (const LogLine& line : lines) ToProto(line, frame.mutable_logs()->add_entries());
+      outbox_.push_front(std::move(frame));
+    }
+    if (outbox_.empty()) {
+      if (!closing_) return;
+      writes_done_ = true;  // drained and everything sent: end this side
+      end_writes = true;
+    } else {
+      // Frames queued together leave in one batch message; a large one (a
+      // snapshot) alone.
+      constexpr size_t kBatchBytes = 256 << 10;
+      writing_frame_.Clear();
+      size_t bytes = 0;
+      int taken = 0;
+      v1::WorkerFrame first;
+      while (!outbox_.empty()) {
+        const size_t size = outbox_.front().ByteSizeLong();
+        if (taken > 0 && bytes + size > kBatchBytes) break;
+        bytes += size;
+        if (taken == 0) {
+          first = std::move(outbox_.front());
+        } else {
+          if (taken == 1) *writing_frame_.mutable_batch()->add_frames() = std::move(first);
+          *writing_frame_.mutable_batch()->add_frames() = std::move(outbox_.front());
+        }
+        ++taken;
+        outbox_.pop_front();
+      }
+      if (taken == 1) writing_frame_ = std::move(first);
+      writing_ = true;
+    }
+  }
+  if (end_writes) {
+    reactor_->StartWritesDone();
+    ReleaseHold();
+    return;
+  }
+  reactor_->StartWrite(&writing_frame_);  // outside the lock: it may complete inline
+}
+
+void WorkerClient::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      broken_ = true;  // the call is ending; its reads end too
+      outbox_.clear();
+    }
+  }
+  ReleaseHold();  // if the stream is over
+  MaybeWrite();
+}
+
+void WorkerClient::OnReadsEnded() {
+  {
+    absl::MutexLock lock(&mu_);
+    reads_ended_ = true;
+    stopping_ = true;  // also ends a drain still waiting
+    broken_ = true;    // the call is over: whatever is queued has nowhere to go
+    outbox_.clear();
+  }
+  ReleaseHold();  // else the outstanding write's end does
+}
+
+void WorkerClient::ReleaseHold() {
+  {
+    absl::MutexLock lock(&mu_);
+    // Only once no write is outstanding and none can start.
+    if (hold_released_ || writing_ || !(broken_ || writes_done_)) return;
+    hold_released_ = true;
+  }
+  reactor_->RemoveHold();
+}
+
+void WorkerClient::OnDone(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
-  outbox_.push_back(std::move(frame));
+  stopping_ = true;
+  done_ = status;
 }
 
 void WorkerClient::FillHeartbeat(v1::Heartbeat* heartbeat) {
@@ -83,54 +241,21 @@ void WorkerClient::FillHeartbeat(v1::Heartbeat* heartbeat) {
   }
 }
 
-void WorkerClient::WriterMain() {
+void WorkerClient::TickerMain() {
   absl::Time next_heartbeat = absl::Now() + heartbeat_interval_;
   while (true) {
-    std::deque<v1::WorkerFrame> batch;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !outbox_.empty(); };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), options_.log_flush);
-      batch.swap(outbox_);
-    }
-    // Logs first, so an invocation's output precedes its result.
-    std::vector<LogLine> lines = logs_.Take();
-    bool last = false;
-    {
-      // Stopping with nothing left to send (log lines included): done.
-      absl::MutexLock lock(&mu_);
-      last = stopping_ && outbox_.empty();
-    }
-    if (last && batch.empty() && lines.empty()) break;
-    if (!lines.empty()) {
-      v1::WorkerFrame frame;
-      for (const LogLine& line : lines) ToProto(line, frame.mutable_logs()->add_entries());
-      batch.push_front(std::move(frame));
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop), options_.log_flush)) return;
     }
     if (absl::Now() >= next_heartbeat) {
       v1::WorkerFrame frame;
       FillHeartbeat(frame.mutable_heartbeat());
-      batch.push_back(std::move(frame));
+      Send(std::move(frame));
       next_heartbeat = absl::Now() + heartbeat_interval_;
-    }
-    // Frames queued together leave in one batch message; a large one (a
-    // snapshot) alone.
-    constexpr size_t kBatchBytes = 256 << 10;
-    while (!batch.empty()) {
-      v1::WorkerFrame message;
-      size_t bytes = 0;
-      while (!batch.empty()) {
-        const size_t size = batch.front().ByteSizeLong();
-        if (message.batch().frames_size() > 0 && bytes + size > kBatchBytes) break;
-        bytes += size;
-        *message.mutable_batch()->add_frames() = std::move(batch.front());
-        batch.pop_front();
-      }
-      if (message.batch().frames_size() == 1) {
-        v1::WorkerFrame single = std::move(*message.mutable_batch()->mutable_frames(0));
-        message = std::move(single);
-      }
-      if (!stream_->Write(message)) return;  // the reader sees the break too
+    } else {
+      MaybeWrite();  // log lines printed since the last write
     }
   }
 }
@@ -271,31 +396,55 @@ void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
 
 
 absl::Status WorkerClient::Serve() {
-  v1::SchedulerFrame frame;
-  while (stream_->Read(&frame)) {
-    if (frame.has_batch()) {
-      for (v1::SchedulerFrame& inner : *frame.mutable_batch()->mutable_frames()) {
-        if (!inner.has_batch()) Dispatch(inner);  // never nested
-      }
-    } else {
-      Dispatch(frame);
-    }
-  }
-  // The scheduler ended the stream: after a drain, once the drainer closed
-  // this side (or the scheduler gave up waiting); otherwise it broke.
+  reactor_->ReadNext();
+  grpc::Status status;
   bool drained;
   {
     absl::MutexLock lock(&mu_);
-    stopping_ = true;  // also ends a drain still waiting
+    mu_.Await(absl::Condition(
+        +[](WorkerClient* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->done_.has_value(); },
+        this));
+    status = *done_;
+    // The scheduler ended the stream: after a drain, once the drainer closed
+    // this side (or the scheduler gave up waiting); otherwise it broke.
     drained = draining_;
   }
   if (drainer_.joinable()) drainer_.join();
-  if (writer_.joinable()) writer_.join();
-  builder_.join();
-  grpc::Status status = stream_->Finish();
+  if (ticker_.joinable()) ticker_.join();
+  if (builder_.joinable()) builder_.join();
   if (drained) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("the stream to the scheduler ended: ", status.error_message()));
+}
+
+void WorkerClient::OnFrame(v1::SchedulerFrame& frame) {
+  bool acked;
+  {
+    absl::MutexLock lock(&mu_);
+    acked = acked_;
+  }
+  if (!acked) {
+    // The first frame: RegisterAck. Serve reads on.
+    if (!frame.has_register_ack()) {
+      reactor_->context.TryCancel();  // not our scheduler: the reads end
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    if (frame.register_ack().heartbeat_interval_ms() > 0) {
+      heartbeat_interval_ = absl::Milliseconds(frame.register_ack().heartbeat_interval_ms());
+    }
+    acked_ = true;
+    return;
+  }
+  if (frame.has_batch()) {
+    for (v1::SchedulerFrame& inner : *frame.mutable_batch()->mutable_frames()) {
+      if (!inner.has_batch()) Dispatch(inner);  // never nested
+    }
+  } else {
+    Dispatch(frame);
+  }
+  frame.Clear();
+  reactor_->ReadNext();
 }
 
 void WorkerClient::Dispatch(v1::SchedulerFrame& frame) {
@@ -343,8 +492,8 @@ void WorkerClient::StartDrain(const v1::Drain& drain) {
 }
 
 void WorkerClient::DrainMain(absl::Time deadline) {
-  // The reader goes on serving frames meanwhile: a streamed body needs its
-  // BodyCredit to finish, and a client that leaves still cancels.
+  // Frames are still served meanwhile: a streamed body needs its BodyCredit
+  // to finish, and a client that leaves still cancels.
   while ((runtime_.in_flight() > 0 || open_bodies_.load() > 0) && absl::Now() < deadline) {
     {
       absl::MutexLock lock(&mu_);
@@ -352,14 +501,13 @@ void WorkerClient::DrainMain(absl::Time deadline) {
     }
     absl::SleepFor(absl::Milliseconds(5));
   }
-  // Let the writer flush results, bodies and logs, then end this side.
+  // Let results, bodies and logs go out, then end this side.
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
-    stopping_ = true;
+    closing_ = true;
   }
-  writer_.join();
-  stream_->WritesDone();
+  MaybeWrite();
 }
 
 }  // namespace kiln::worker::server

@@ -1,14 +1,18 @@
 // The worker's side of kiln.v1.Worker/Connect: one long-lived bidirectional
 // stream to the scheduler. Registers, then serves the scheduler's frames
 // (build, load, unload, invoke, drain) on a WorkerRuntime, and streams back
-// results, log batches and heartbeats. Frames are written by one writer
-// thread, so executors never block on the network.
+// results, log batches and heartbeats. The stream is a gRPC callback reactor:
+// frames are handled on the gRPC thread that read them, and a frame is
+// written by the thread that queued it when no write is outstanding (else by
+// the end of that write), so an answer leaves the executor without a hop
+// through a thread of ours and executors never block on the network.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,7 +29,7 @@
 
 namespace kiln::worker::server {
 
-// Collects log lines from executors until the writer sends them.
+// Collects log lines from executors until the next write takes them.
 class StreamLogSink final : public LogSink {
  public:
   void OnLog(LogLine line) override;
@@ -71,15 +75,29 @@ class WorkerClient {
 
  private:
   class StreamedBody;
+  class Reactor;
+  // Queues `frame`; writes it now when no write is outstanding.
   void Send(v1::WorkerFrame frame);
-  void WriterMain();
+  // Starts a write of what is queued (log lines first) if none is
+  // outstanding; ends this side of the stream once closing and all is sent.
+  void MaybeWrite();
+  // The reactor's events.
+  void OnFrame(v1::SchedulerFrame& frame);
+  void OnReadsEnded();
+  void OnWriteDone(bool ok);
+  void OnDone(const grpc::Status& status);
+  // Lets the call end (see Reactor) once no write is outstanding or can start.
+  void ReleaseHold();
+  // Every log_flush: sends pending log lines; every heartbeat interval, a
+  // heartbeat.
+  void TickerMain();
   void BuilderMain();
   void Dispatch(v1::SchedulerFrame& frame);
   // On Drain: refuses new invocations and starts drainer_.
   void StartDrain(const v1::Drain& drain);
   // The drainer thread: waits (until `deadline`) for in-flight invocations
-  // and open streamed bodies, lets the writer flush, then closes this side
-  // of the stream.
+  // and open streamed bodies, then lets what is queued go out and closes this
+  // side of the stream.
   void DrainMain(absl::Time deadline);
   void HandleInvoke(const v1::Invoke& invoke);
   void HandleLoad(const v1::LoadFunction& load);
@@ -90,18 +108,29 @@ class WorkerClient {
   const WorkerClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Worker::Stub> stub_;
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::WorkerFrame, v1::SchedulerFrame>> stream_;
+  std::unique_ptr<Reactor> reactor_;
   absl::Duration heartbeat_interval_ = absl::Seconds(1);
 
   absl::Mutex mu_;
   std::deque<v1::WorkerFrame> outbox_ ABSL_GUARDED_BY(mu_);
+  // The message being written; only the write's starter touches it until
+  // OnWriteDone.
+  v1::WorkerFrame writing_frame_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_deferred_ ABSL_GUARDED_BY(mu_) = false;  // a Send's write waits for its turn's end
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;   // a write failed: write no more
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // drained: end this side once all is sent
+  bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool acked_ ABSL_GUARDED_BY(mu_) = false;        // RegisterAck arrived
+  bool reads_ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_released_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> done_ ABSL_GUARDED_BY(mu_);  // OnDone's status
   std::deque<v1::BuildSnapshot> builds_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   // Streamed bodies whose head was answered and whose end is not sent yet.
   std::atomic<int> open_bodies_{0};
-  std::thread writer_;
+  std::thread ticker_;
   std::thread builder_;
   std::thread drainer_;
 };
