@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/turn_batch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "scheduler/fleet/worker_stream.h"
@@ -508,6 +509,39 @@ TEST_F(FleetTest, FramesQueuedTogetherTravelAsOneBatchBothWays) {
   for (size_t i = 0; i < outcomes.size(); ++i) {
     EXPECT_EQ((*outcomes[i].Wait())->result.http().body(), absl::StrCat("r", i + 1));
   }
+}
+
+TEST_F(FleetTest, InvocationsQueuedInOneLoopTurnLeaveInOneMessage) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  Outcome first;
+  fleet_->Invoke(Request("hello"), first.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  Expect(worker, v1::SchedulerFrame::kInvoke);
+  absl::SleepFor(absl::Milliseconds(20));  // the stream is idle: no write outstanding
+
+  // As the gateway's loop does around a turn's callbacks.
+  const int batches_before = worker.stream().batches();
+  std::vector<Outcome> outcomes(3);
+  TurnBatch::Begin();
+  for (Outcome& outcome : outcomes) fleet_->Invoke(Request("hello"), outcome.Callback());
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_FALSE(worker.stream().Next(absl::ZeroDuration()).has_value());  // held for the turn
+  TurnBatch::End();
+  for (int i = 0; i < 3; ++i) Expect(worker, v1::SchedulerFrame::kInvoke);
+  EXPECT_EQ(worker.stream().batches(), batches_before + 1);
+
+  // Outside a turn, a frame leaves at once.
+  Outcome alone;
+  fleet_->Invoke(Request("hello"), alone.Callback());
+  Expect(worker, v1::SchedulerFrame::kInvoke);
+  EXPECT_EQ(worker.stream().batches(), batches_before + 1);
+
+  worker.stream().Close();  // every invocation ends (worker lost) before the outcomes go
+  first.Wait();
+  alone.Wait();
+  for (Outcome& outcome : outcomes) outcome.Wait();
 }
 
 // Collects a streamed body the Fleet relays.
