@@ -120,6 +120,11 @@ class FakeStream final : public WorkerStream {
     outbound_.pop_front();
     return frame;
   }
+  // The connection breaks: reads end and an outstanding write fails.
+  void Break() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
   // The worker hangs up (its process died).
   void Close() {
     absl::MutexLock lock(&mu_);
@@ -793,7 +798,7 @@ TEST_F(FleetTest, InvocationsThatNeverLeftTheSchedulerAreRetriedElsewhere) {
   absl::SleepFor(absl::Milliseconds(50));
   FakeWorker& w2 = AddWorker("w2");
   w1.stream().Close();
-  w1.stream().Cancel();  // unblocks the stalled write, as a broken connection does
+  w1.stream().Break();  // fails the stalled write, as a broken connection does
   Expect(w2, v1::SchedulerFrame::kLoad);
   uint64_t x = Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
   uint64_t y = Expect(w2, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
