@@ -7,13 +7,16 @@
 
 #include <sys/socket.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <vector>
 #include <deque>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -75,8 +78,10 @@ const char* ReasonPhrase(int status) {
   return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
 }
 
-// Request ids: 16 hex digits, random prefix per process and a counter.
-std::string NewRequestId() {
+// Request ids: a random prefix per process xor a counter times an odd
+// constant (so distinct while the counter does not wrap). The loop keys its
+// requests by the number; clients and the backend see its 16 hex digits.
+uint64_t NewRequestId() {
   static const uint64_t prefix = [] {
     uint64_t seed = 0;
     while (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
@@ -84,16 +89,38 @@ std::string NewRequestId() {
     return seed;
   }();
   static std::atomic<uint64_t> counter{0};
-  uint64_t value = prefix ^ (++counter * 0x9e3779b97f4a7c15ULL);
-  char out[17];
-  snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(value));
-  return out;
+  return prefix ^ (++counter * 0x9e3779b97f4a7c15ULL);
+}
+
+// A request id as text: 16 lowercase hex digits.
+class IdText {
+ public:
+  explicit IdText(uint64_t id) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i, id >>= 4) text_[i] = kDigits[id & 0xf];
+  }
+  absl::string_view view() const { return absl::string_view(text_, sizeof(text_)); }
+  std::string str() const { return std::string(view()); }
+
+ private:
+  char text_[16];
+};
+
+// RFC 9110 tchar: the characters of a header name.
+constexpr bool IsTokenChar(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c != 0 && std::char_traits<char>::find("!#$%&'*+-.^_`|~", 15, static_cast<char>(c)) != nullptr);
 }
 
 bool IsToken(absl::string_view name) {
+  static constexpr auto kTable = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 256; ++c) table[c] = IsTokenChar(static_cast<unsigned char>(c));
+    return table;
+  }();
   if (name.empty()) return false;
   for (char c : name) {
-    if (!(absl::ascii_isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != nullptr)) return false;
+    if (!kTable[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
@@ -132,20 +159,19 @@ class Gateway::Impl {
   // (answered, or the client went away).
   struct DisposeToken {
     Impl* impl;
-    char id[17];
+    uint64_t id;
   };
   struct InFlight {
     h2o_req_t* req;
     absl::Time started;
     RouteTarget target;
-    std::string host;
   };
   // What other threads hand the loop: an invocation's result, or a piece or
   // the end of a streamed body.
   struct Completion {
     enum class Kind { kResult, kData, kEnd };
     Kind kind = Kind::kResult;
-    std::string id;
+    uint64_t id = 0;
     absl::StatusOr<v1::InvokeResponse> result;
     std::string data;
     absl::Status status;
@@ -154,14 +180,17 @@ class Gateway::Impl {
   // receivers): once closed, posts are dropped.
   struct Mailbox {
     absl::Mutex mu;
-    std::deque<Completion> items ABSL_GUARDED_BY(mu);
+    std::vector<Completion> items ABSL_GUARDED_BY(mu);
     bool closed ABSL_GUARDED_BY(mu) = false;
     uv_async_t* wakeup = nullptr;  // valid until closed
     void Post(Completion completion) {
       absl::MutexLock lock(&mu);
       if (closed) return;
+      // Items already waiting mean the loop was woken and has not taken
+      // them yet: it takes this one with them.
+      const bool wake = items.empty();
       items.push_back(std::move(completion));
-      uv_async_send(wakeup);
+      if (wake) uv_async_send(wakeup);
     }
   };
   class Receiver;
@@ -169,7 +198,7 @@ class Gateway::Impl {
   struct StreamGenerator {
     h2o_generator_t super;
     Impl* impl;
-    char id[17];
+    uint64_t id;
   };
   struct Stream {
     h2o_req_t* req = nullptr;
@@ -201,21 +230,21 @@ class Gateway::Impl {
   int Handle(h2o_req_t* req);
   // Why the request's head, as sent, is ambiguous (request smuggling
   // shapes), or empty when it is not.
-  std::string CheckRawHead(h2o_req_t* req);
-  void Answer(const std::string& id, absl::StatusOr<v1::InvokeResponse> result);
-  void StreamData(const std::string& id, std::string data);
-  void StreamEnd(const std::string& id, absl::Status status);
+  absl::string_view CheckRawHead(h2o_req_t* req);
+  void Answer(uint64_t id, absl::StatusOr<v1::InvokeResponse> result);
+  void StreamData(uint64_t id, std::string data);
+  void StreamEnd(uint64_t id, absl::Status status);
   // Gives h2o the next queued chunk, or ends the response; no-op while h2o
   // still holds a chunk.
-  void SendNext(const std::string& id);
+  void SendNext(uint64_t id);
   // Whether an answer is still going out: a streamed body not finished, or
   // an HTTP/1 socket with a write in progress.
   bool Writing() const;
   // An error answer: short text body with the error id; `close` ends the
   // connection after it (malformed requests).
-  void SendError(h2o_req_t* req, const std::string& id, int status, absl::string_view message,
+  void SendError(h2o_req_t* req, uint64_t id, int status, absl::string_view message,
                  bool close = false, bool retry_after = false, const InFlight* flight = nullptr);
-  void Log(h2o_req_t* req, const std::string& id, const InFlight* flight, int status, size_t bytes,
+  void Log(h2o_req_t* req, uint64_t id, const InFlight* flight, int status, size_t bytes,
            uint64_t version, bool cold);
 
   HttpBackend& backend_;
@@ -236,19 +265,33 @@ class Gateway::Impl {
   int port_ = 0;
   int connections_ = 0;  // loop thread only
   int in_flight_ = 0;    // loop thread only
-  std::unordered_map<std::string, InFlight> pending_;  // loop thread only
+  absl::flat_hash_map<uint64_t, InFlight> pending_;                  // loop thread only
   std::unordered_map<h2o_conn_t*, Connection*> http1_connections_;  // loop thread only
-  std::unordered_map<std::string, Stream> streams_;                  // loop thread only
+  std::unordered_map<uint64_t, Stream> streams_;                     // loop thread only
   absl::Time stop_by_;                                               // loop thread only
+  // Reused per request, so that steady traffic allocates none of them (loop
+  // thread only): the mailbox's items being handled, the lowercased host,
+  // the access-log entry.
+  std::vector<Completion> completions_;
+  std::string lower_host_;
+  AccessLogEntry log_entry_;
 
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopping_{false};
 };
 
+// Posts one request's answer and streamed body to the loop: the backend
+// holds it as the body receiver, and the `done` callback holds it too (one
+// allocation per request for both).
 class Gateway::Impl::Receiver final : public ResponseBodyReceiver {
  public:
-  Receiver(std::shared_ptr<Mailbox> mailbox, std::string id) : mailbox_(std::move(mailbox)), id_(std::move(id)) {}
+  Receiver(std::shared_ptr<Mailbox> mailbox, uint64_t id) : mailbox_(std::move(mailbox)), id_(id) {}
+  void OnResult(absl::StatusOr<v1::InvokeResponse> result) {
+    Completion completion;
+    completion.id = id_;
+    completion.result = std::move(result);
+    mailbox_->Post(std::move(completion));
+  }
   void OnData(std::string data) override {
     Completion completion;
     completion.kind = Completion::Kind::kData;
@@ -266,7 +309,7 @@ class Gateway::Impl::Receiver final : public ResponseBodyReceiver {
 
  private:
   std::shared_ptr<Mailbox> mailbox_;
-  std::string id_;
+  const uint64_t id_;
 };
 
 absl::Status Gateway::Impl::Start() {
@@ -326,6 +369,11 @@ absl::Status Gateway::Impl::Start() {
   uv_unref(reinterpret_cast<uv_handle_t*>(&turn_end_));
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "kiln-gateway");
+    // h2o keeps at most 16 freed socket input buffers (8 KiB each) per
+    // thread for reuse; with more connections than that busy, every request
+    // would malloc and free one. Keep enough for a busy gateway (about 2 MiB
+    // at most, only after that many were in use at once).
+    h2o_socket_buffer_prototype.allocator.max = 256;
     uv_run(&loop_, UV_RUN_DEFAULT);
     TurnBatch::End();
   });
@@ -333,10 +381,7 @@ absl::Status Gateway::Impl::Start() {
 }
 
 void Gateway::Impl::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
+  stopping_.store(true);
   {
     absl::MutexLock lock(&mailbox_->mu);
     if (!mailbox_->closed) uv_async_send(&wakeup_);
@@ -380,7 +425,7 @@ void Gateway::Impl::OnConnectionClosed(uv_handle_t* handle) {
   delete conn;
 }
 
-std::string Gateway::Impl::CheckRawHead(h2o_req_t* req) {
+absl::string_view Gateway::Impl::CheckRawHead(h2o_req_t* req) {
   if (req->version >= 0x200) return "";  // HTTP/2 framing has no such ambiguity
   auto found = http1_connections_.find(req->conn);
   if (found == http1_connections_.end() || found->second->sock->input == nullptr) return "";
@@ -414,12 +459,12 @@ int Gateway::Impl::OnRequest(h2o_handler_t* self, h2o_req_t* req) {
 }
 
 int Gateway::Impl::Handle(h2o_req_t* req) {
-  const std::string id = NewRequestId();
+  const uint64_t id = NewRequestId();
 
   // Framing and header checks first: a request that could be read two ways
   // (request smuggling) is refused and its connection closed. h2o itself
   // refuses unknown transfer codings and invalid header names.
-  if (std::string ambiguous = CheckRawHead(req); !ambiguous.empty()) {
+  if (absl::string_view ambiguous = CheckRawHead(req); !ambiguous.empty()) {
     SendError(req, id, 400, ambiguous, /*close=*/true);
     return 0;
   }
@@ -449,10 +494,11 @@ int Gateway::Impl::Handle(h2o_req_t* req) {
   } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
     host = host.substr(0, colon);
   }
-  const std::string lower_host = absl::AsciiStrToLower(host);
-  std::optional<RouteTarget> target = backend_.Route(lower_host, View(req->input.path));
+  lower_host_.assign(host.data(), host.size());
+  absl::AsciiStrToLower(&lower_host_);
+  std::optional<RouteTarget> target = backend_.Route(lower_host_, View(req->input.path));
   if (!target.has_value()) {
-    SendError(req, id, 404, absl::StrCat("no function answers at ", lower_host));
+    SendError(req, id, 404, absl::StrCat("no function answers at ", lower_host_));
     return 0;
   }
   const size_t limit = target->max_body_bytes != 0 ? target->max_body_bytes : options_.max_body_bytes;
@@ -466,29 +512,27 @@ int Gateway::Impl::Handle(h2o_req_t* req) {
   }
 
   v1::HttpRequest request;
-  request.set_method(std::string(View(req->input.method)));
-  request.set_url(absl::StrCat("http://", authority, View(req->input.path)));
+  request.set_method(req->input.method.base, req->input.method.len);
+  absl::StrAppend(request.mutable_url(), "http://", authority, View(req->input.path));
+  request.mutable_headers()->Reserve(static_cast<int>(req->headers.size));
   for (size_t i = 0; i < req->headers.size; ++i) {
     const h2o_header_t& header = req->headers.entries[i];
     v1::Header* out = request.add_headers();
-    out->set_name(std::string(View(header.orig_name != nullptr ? h2o_iovec_init(header.orig_name, header.name->len)
-                                                              : *header.name)));
-    out->set_value(std::string(View(header.value)));
+    out->set_name(header.orig_name != nullptr ? header.orig_name : header.name->base, header.name->len);
+    out->set_value(header.value.base, header.value.len);
   }
-  if (req->entity.base != nullptr) request.set_body(std::string(View(req->entity)));
+  if (req->entity.base != nullptr) request.set_body(req->entity.base, req->entity.len);
 
   auto* token = static_cast<DisposeToken*>(h2o_mem_alloc_shared(&req->pool, sizeof(DisposeToken), OnRequestDisposed));
   token->impl = this;
-  memcpy(token->id, id.c_str(), sizeof(token->id));
-  pending_.emplace(id, InFlight{req, absl::Now(), *target, lower_host});
+  token->id = id;
+  pending_.emplace(id, InFlight{req, absl::Now(), *target});
   in_flight_++;
-  backend_.Invoke(*target, std::move(request), id, std::make_shared<Receiver>(mailbox_, id),
-                  options_.stream_window_bytes,
-                  [mailbox = mailbox_, id](absl::StatusOr<v1::InvokeResponse> result) {
-                    Completion completion;
-                    completion.id = id;
-                    completion.result = std::move(result);
-                    mailbox->Post(std::move(completion));
+  auto receiver = std::make_shared<Receiver>(mailbox_, id);
+  backend_.Invoke(*target, std::move(request), IdText(id).str(), receiver, options_.stream_window_bytes,
+                  [receiver](absl::StatusOr<v1::InvokeResponse> result) mutable {
+                    receiver->OnResult(std::move(result));
+                    receiver.reset();
                   });
   return 0;
 }
@@ -499,10 +543,9 @@ void Gateway::Impl::OnRequestDisposed(void* arg) {
   auto found = impl->pending_.find(token->id);
   if (found == impl->pending_.end()) return;
   // h2o dropped a request we have not answered: the client went away.
-  const std::string id = found->first;
   impl->pending_.erase(found);
   impl->in_flight_--;
-  impl->backend_.Cancel(id);
+  impl->backend_.Cancel(IdText(token->id).str());
 }
 
 void Gateway::Impl::OnWatchClients(uv_timer_t* timer) {
@@ -518,16 +561,16 @@ void Gateway::Impl::OnWatchClients(uv_timer_t* timer) {
     ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
   };
-  std::vector<std::string> left;
+  std::vector<uint64_t> left;
   for (const auto& [id, flight] : impl->pending_) {
     if (gone(flight.req)) left.push_back(id);
   }
-  for (const std::string& id : left) {
+  for (uint64_t id : left) {
     auto found = impl->pending_.find(id);
     h2o_req_t* req = found->second.req;
     impl->pending_.erase(found);
     impl->in_flight_--;
-    impl->backend_.Cancel(id);
+    impl->backend_.Cancel(IdText(id).str());
     // Answering makes h2o write, fail and close the connection.
     impl->SendError(req, id, 499, "client closed the connection", /*close=*/true);
   }
@@ -537,8 +580,8 @@ void Gateway::Impl::OnWatchClients(uv_timer_t* timer) {
   for (const auto& [id, stream] : impl->streams_) {
     if (!stream.in_send && !stream.ended && gone(stream.req)) left.push_back(id);
   }
-  for (const std::string& id : left) {
-    impl->backend_.Cancel(id);
+  for (uint64_t id : left) {
+    impl->backend_.Cancel(IdText(id).str());
     Stream& stream = impl->streams_[id];
     stream.ended = true;
     stream.end_status = absl::CancelledError("client closed the connection");
@@ -548,12 +591,9 @@ void Gateway::Impl::OnWatchClients(uv_timer_t* timer) {
 
 void Gateway::Impl::OnWakeup(uv_async_t* handle) {
   auto* impl = static_cast<Impl*>(handle->data);
-  std::deque<Completion> done;
-  bool stopping;
-  {
-    absl::MutexLock lock(&impl->mu_);
-    stopping = impl->stopping_;
-  }
+  // Swapped with the mailbox's, so both vectors keep their capacity.
+  std::vector<Completion>& done = impl->completions_;
+  const bool stopping = impl->stopping_.load();
   {
     absl::MutexLock lock(&impl->mailbox_->mu);
     done.swap(impl->mailbox_->items);
@@ -572,6 +612,7 @@ void Gateway::Impl::OnWakeup(uv_async_t* handle) {
         break;
     }
   }
+  done.clear();
   if (stopping) {
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->listener_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->wakeup_), nullptr);
@@ -597,12 +638,12 @@ void Gateway::Impl::OnWakeup(uv_async_t* handle) {
   }
 }
 
-void Gateway::Impl::Answer(const std::string& id, absl::StatusOr<v1::InvokeResponse> result) {
+void Gateway::Impl::Answer(uint64_t id, absl::StatusOr<v1::InvokeResponse> result) {
   auto found = pending_.find(id);
   if (found == pending_.end()) {
     // The client is gone (its invocation was cancelled then); a body that
     // started streaming meanwhile is stopped too.
-    if (result.ok() && result->result().http().body_streamed()) backend_.Cancel(id);
+    if (result.ok() && result->result().http().body_streamed()) backend_.Cancel(IdText(id).str());
     return;
   }
   InFlight flight = std::move(found->second);
@@ -651,14 +692,21 @@ void Gateway::Impl::Answer(const std::string& id, absl::StatusOr<v1::InvokeRespo
   req->res.status = static_cast<int>(http.status());
   req->res.reason = ReasonPhrase(req->res.status);
   for (const v1::Header& header : http.headers()) {
-    std::string lower = absl::AsciiStrToLower(header.name());
-    if (IsHopByHop(lower) || lower == "kiln-request-id") continue;
-    h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, lower.data(), lower.size()).base,
-                          lower.size(), 1, nullptr, h2o_strdup(&req->pool, header.value().data(), header.value().size()).base,
+    // Lowercased straight into the request's pool.
+    const std::string& name = header.name();
+    char* lower = static_cast<char*>(h2o_mem_alloc_pool(&req->pool, name.size() + 1));
+    for (size_t i = 0; i < name.size(); ++i) lower[i] = absl::ascii_tolower(static_cast<unsigned char>(name[i]));
+    lower[name.size()] = '\0';
+    const absl::string_view lower_name(lower, name.size());
+    if (IsHopByHop(lower_name) || lower_name == "kiln-request-id") continue;
+    h2o_add_header_by_str(&req->pool, &req->res.headers, lower, name.size(), 1, nullptr,
+                          h2o_strdup(&req->pool, header.value().data(), header.value().size()).base,
                           header.value().size());
   }
+  const IdText id_text(id);
   h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("kiln-request-id"), 0, nullptr,
-                        h2o_strdup(&req->pool, id.data(), id.size()).base, id.size());
+                        h2o_strdup(&req->pool, id_text.view().data(), id_text.view().size()).base,
+                        id_text.view().size());
   if (http.body_streamed()) {
     // No Content-Length: chunked on HTTP/1.1. The head goes out now; the
     // body follows as the worker sends it and the client takes it.
@@ -666,7 +714,7 @@ void Gateway::Impl::Answer(const std::string& id, absl::StatusOr<v1::InvokeRespo
     generator->super.proceed = OnStreamProceed;
     generator->super.stop = OnStreamStop;
     generator->impl = this;
-    memcpy(generator->id, id.c_str(), sizeof(generator->id));
+    generator->id = id;
     Stream& stream = streams_[id];
     stream.req = req;
     stream.flight = std::move(flight);
@@ -682,14 +730,14 @@ void Gateway::Impl::Answer(const std::string& id, absl::StatusOr<v1::InvokeRespo
   h2o_send_inline(req, http.body().data(), http.body().size());
 }
 
-void Gateway::Impl::StreamData(const std::string& id, std::string data) {
+void Gateway::Impl::StreamData(uint64_t id, std::string data) {
   auto found = streams_.find(id);
   if (found == streams_.end()) return;  // the client left
   found->second.queue.push_back(std::move(data));
   SendNext(id);
 }
 
-void Gateway::Impl::StreamEnd(const std::string& id, absl::Status status) {
+void Gateway::Impl::StreamEnd(uint64_t id, absl::Status status) {
   auto found = streams_.find(id);
   if (found == streams_.end()) return;
   found->second.ended = true;
@@ -697,7 +745,7 @@ void Gateway::Impl::StreamEnd(const std::string& id, absl::Status status) {
   SendNext(id);
 }
 
-void Gateway::Impl::SendNext(const std::string& id) {
+void Gateway::Impl::SendNext(uint64_t id) {
   auto found = streams_.find(id);
   if (found == streams_.end()) return;
   Stream& stream = found->second;
@@ -733,13 +781,13 @@ bool Gateway::Impl::Writing() const {
 void Gateway::Impl::OnStreamProceed(h2o_generator_t* generator, h2o_req_t*) {
   auto* self = reinterpret_cast<StreamGenerator*>(generator);
   Impl* impl = self->impl;
-  const std::string id(self->id);
+  const uint64_t id = self->id;
   auto found = impl->streams_.find(id);
   if (found == impl->streams_.end()) return;
   Stream& stream = found->second;
   stream.in_send = false;
   // What h2o wrote out is room for more from the worker.
-  if (!stream.sending.empty()) impl->backend_.Credit(id, stream.sending.size());
+  if (!stream.sending.empty()) impl->backend_.Credit(IdText(id).str(), stream.sending.size());
   stream.sending.clear();
   impl->SendNext(id);
 }
@@ -747,17 +795,17 @@ void Gateway::Impl::OnStreamProceed(h2o_generator_t* generator, h2o_req_t*) {
 void Gateway::Impl::OnStreamStop(h2o_generator_t* generator, h2o_req_t* req) {
   auto* self = reinterpret_cast<StreamGenerator*>(generator);
   Impl* impl = self->impl;
-  const std::string id(self->id);
+  const uint64_t id = self->id;
   auto found = impl->streams_.find(id);
   if (found == impl->streams_.end()) return;
   // The client went away mid-body: stop the function.
   impl->Log(req, id, &found->second.flight, req->res.status, found->second.bytes, found->second.version,
             found->second.cold);
   impl->streams_.erase(found);
-  impl->backend_.Cancel(id);
+  impl->backend_.Cancel(IdText(id).str());
 }
 
-void Gateway::Impl::SendError(h2o_req_t* req, const std::string& id, int status, absl::string_view message,
+void Gateway::Impl::SendError(h2o_req_t* req, uint64_t id, int status, absl::string_view message,
                               bool close, bool retry_after, const InFlight* flight) {
   req->res.status = status;
   req->res.reason = ReasonPhrase(status);
@@ -765,27 +813,35 @@ void Gateway::Impl::SendError(h2o_req_t* req, const std::string& id, int status,
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, nullptr,
                  H2O_STRLIT("text/plain; charset=utf-8"));
   if (retry_after) h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, nullptr, H2O_STRLIT("1"));
+  const IdText id_text(id);
   h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("kiln-request-id"), 0, nullptr,
-                        h2o_strdup(&req->pool, id.data(), id.size()).base, id.size());
-  std::string body = absl::StrCat(message, "\nerror id: ", id, "\n");
+                        h2o_strdup(&req->pool, id_text.view().data(), id_text.view().size()).base,
+                        id_text.view().size());
+  std::string body = absl::StrCat(message, "\nerror id: ", id_text.view(), "\n");
   h2o_iovec_t copy = h2o_strdup(&req->pool, body.data(), body.size());
   Log(req, id, flight, status, body.size(), 0, false);
   req->res.content_length = copy.len;
   h2o_send_inline(req, copy.base, copy.len);
 }
 
-void Gateway::Impl::Log(h2o_req_t* req, const std::string& id, const InFlight* flight, int status, size_t bytes,
+void Gateway::Impl::Log(h2o_req_t* req, uint64_t id, const InFlight* flight, int status, size_t bytes,
                         uint64_t version, bool cold) {
   if (!options_.access_log) return;
-  AccessLogEntry entry;
-  entry.request_id = id;
-  entry.method = std::string(View(req->input.method));
-  entry.host = std::string(View(req->input.authority));
-  entry.path = std::string(View(req->input.path));
+  // Assigned, not built: the strings keep their capacity between requests.
+  AccessLogEntry& entry = log_entry_;
+  const IdText id_text(id);
+  entry.request_id.assign(id_text.view().data(), id_text.view().size());
+  entry.method.assign(req->input.method.base, req->input.method.len);
+  entry.host.assign(req->input.authority.base, req->input.authority.len);
+  entry.path.assign(req->input.path.base, req->input.path.len);
   if (flight != nullptr) {
-    entry.tenant = flight->target.tenant;
-    entry.function = flight->target.function;
+    entry.tenant.assign(flight->target.tenant);
+    entry.function.assign(flight->target.function);
     entry.duration = absl::Now() - flight->started;
+  } else {
+    entry.tenant.clear();
+    entry.function.clear();
+    entry.duration = absl::ZeroDuration();
   }
   entry.version = version;
   entry.status = status;

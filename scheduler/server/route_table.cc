@@ -32,14 +32,19 @@ bool ValidHost(absl::string_view host) {
   return true;
 }
 
-// "Sub.Example.COM:8080." -> "sub.example.com".
-std::string NormalizeHost(absl::string_view host) {
+// "Sub.Example.COM:8080." -> "sub.example.com". A view of `host` when it
+// has no capital letter (the gateway's case: no copy), else of `storage`.
+absl::string_view NormalizeHost(absl::string_view host, std::string& storage) {
   if (!host.empty() && host.front() != '[') {
     if (size_t colon = host.rfind(':'); colon != absl::string_view::npos)
       host = host.substr(0, colon);
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  return absl::AsciiStrToLower(host);
+  if (std::none_of(host.begin(), host.end(), [](char c) { return absl::ascii_isupper(c); })) {
+    return host;
+  }
+  storage = absl::AsciiStrToLower(host);
+  return storage;
 }
 
 bool IsUnder(absl::string_view host, absl::string_view suffix) {
@@ -202,16 +207,22 @@ void RouteTable::Remove(absl::string_view tenant, absl::string_view function) {
 
 std::optional<RouteTarget> RouteTable::Resolve(absl::string_view raw_host,
                                                absl::string_view path) const {
-  const std::string host = NormalizeHost(raw_host);
+  std::string storage;
+  const absl::string_view host = NormalizeHost(raw_host, storage);
   if (size_t q = path.find_first_of("?#"); q != absl::string_view::npos) path = path.substr(0, q);
   if (path.empty()) path = "/";
 
   if (IsUnder(host, base_domain_)) {
-    absl::string_view labels(host);
+    // Exactly two labels: <function>.<tenant>.
+    absl::string_view labels = host;
     labels.remove_suffix(base_domain_.size() + 1);
-    std::vector<absl::string_view> parts = absl::StrSplit(labels, '.');
-    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) return std::nullopt;
-    return RouteTarget{.tenant = std::string(parts[1]), .function = std::string(parts[0])};
+    const size_t dot = labels.find('.');
+    if (dot == absl::string_view::npos || labels.find('.', dot + 1) != absl::string_view::npos) {
+      return std::nullopt;
+    }
+    const absl::string_view function = labels.substr(0, dot), tenant = labels.substr(dot + 1);
+    if (function.empty() || tenant.empty()) return std::nullopt;
+    return RouteTarget{.tenant = std::string(tenant), .function = std::string(function)};
   }
 
   const Entry* best = nullptr;
@@ -224,8 +235,8 @@ std::optional<RouteTarget> RouteTable::Resolve(absl::string_view raw_host,
   };
   if (auto it = exact_.find(host); it != exact_.end()) consider(it->second);
   // Every proper suffix of the host after a dot may hold wildcard routes.
-  for (size_t dot = host.find('.'); dot != std::string::npos; dot = host.find('.', dot + 1)) {
-    if (auto it = wildcard_.find(absl::string_view(host).substr(dot + 1)); it != wildcard_.end()) {
+  for (size_t dot = host.find('.'); dot != absl::string_view::npos; dot = host.find('.', dot + 1)) {
+    if (auto it = wildcard_.find(host.substr(dot + 1)); it != wildcard_.end()) {
       consider(it->second);
     }
   }

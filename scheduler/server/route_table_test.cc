@@ -69,6 +69,11 @@ TEST(RouteTableTest, FunctionHostsResolveWithoutRoutes) {
   EXPECT_EQ(table.Resolve("a.b.c.localhost", "/"), std::nullopt);
   EXPECT_EQ(table.Resolve("localhost", "/"), std::nullopt);
   EXPECT_EQ(table.Resolve("example.com", "/"), std::nullopt);
+  // An empty label is no function.
+  EXPECT_EQ(table.Resolve(".default.localhost", "/"), std::nullopt);
+  EXPECT_EQ(table.Resolve("hello..localhost", "/"), std::nullopt);
+  EXPECT_EQ(table.Resolve("..localhost", "/"), std::nullopt);
+  EXPECT_EQ(table.Resolve("a..b.localhost", "/"), std::nullopt);
 }
 
 TEST(RouteTableTest, MostSpecificRouteWins) {
@@ -86,6 +91,7 @@ TEST(RouteTableTest, MostSpecificRouteWins) {
   EXPECT_THAT(table.Resolve("example.com", "/api/users/1"), Optional(T("acme", "users")));
   EXPECT_THAT(table.Resolve("example.com", "/api/users/me"), Optional(T("acme", "exact")));
   EXPECT_THAT(table.Resolve("example.com", "/api/users/me?x=1"), Optional(T("acme", "exact")));
+  EXPECT_THAT(table.Resolve("Example.COM:8080", "/api/users/me"), Optional(T("acme", "exact")));
   EXPECT_THAT(table.Resolve("shop.example.com", "/api/x"), Optional(T("acme", "wild")));
   EXPECT_THAT(table.Resolve("x.eu.example.com", "/"), Optional(T("acme", "deeper")));
   // An exact host beats any wildcard, whatever the paths.
