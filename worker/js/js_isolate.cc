@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "worker/js/internal.h"
@@ -42,7 +43,12 @@ class JsIsolate::Allocator final : public v8::ArrayBuffer::Allocator {
   }
 
   size_t used() const { return used_.load(std::memory_order_relaxed); }
-  void set_heap_used(size_t bytes) { heap_used_.store(bytes, std::memory_order_relaxed); }
+  // Called after every collection of the isolate's heap.
+  void AfterGc(size_t heap_used) {
+    heap_used_.store(heap_used, std::memory_order_relaxed);
+    gc_count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t gc_count() const { return gc_count_.load(std::memory_order_relaxed); }
   // Called when the isolate goes away; V8 may free buffers after that.
   void Detach() { owner_.store(nullptr); }
 
@@ -61,6 +67,7 @@ class JsIsolate::Allocator final : public v8::ArrayBuffer::Allocator {
   const size_t limit_;
   std::atomic<size_t> used_{0};
   std::atomic<size_t> heap_used_{0};
+  std::atomic<uint64_t> gc_count_{0};
 };
 
 class JsIsolate::Impl {
@@ -94,6 +101,7 @@ class JsIsolate::Impl {
       wait_until, end_invocation, pump_body, add_body_credit;
   v8::Global<v8::Promise> pending;
   Stage stage = Stage::kNone;
+  std::optional<v8::Locker> held;  // JsIsolate::Lock()
 };
 
 namespace {
@@ -293,7 +301,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
       [](v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
         v8::HeapStatistics stats;
         isolate->GetHeapStatistics(&stats);
-        static_cast<Allocator*>(data)->set_heap_used(stats.used_heap_size());
+        static_cast<Allocator*>(data)->AfterGc(stats.used_heap_size());
       },
       impl.allocator.get());
 
@@ -330,6 +338,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
 JsIsolate::~JsIsolate() {
   if (impl_ == nullptr || impl_->isolate == nullptr) return;
   v8::Isolate* isolate = impl_->isolate;
+  impl_->held.reset();
   {
     v8::Locker locker(isolate);
     v8::Isolate::Scope isolate_scope(isolate);
@@ -359,6 +368,7 @@ void JsIsolate::Terminate(Breach why) {
 TurnResult JsIsolate::StartFetch(const HttpRequest& request, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kFetch;
+  impl.state.wait_until_added = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Array> headers =
@@ -379,6 +389,7 @@ TurnResult JsIsolate::StartFetch(const HttpRequest& request, JsHost* host) {
 TurnResult JsIsolate::StartQueue(const QueueBatch& batch, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kQueue;
+  impl.state.wait_until_added = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     // [id, body, contentType, timestampMs, attempts, ...]
@@ -401,6 +412,7 @@ TurnResult JsIsolate::StartQueue(const QueueBatch& batch, JsHost* host) {
 TurnResult JsIsolate::StartScheduled(const ScheduledEvent& event, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kScheduled;
+  impl.state.wait_until_added = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> args[] = {Str(isolate, event.cron),
@@ -450,11 +462,19 @@ TurnResult JsIsolate::AddBodyCredit(double credit) {
 TurnResult JsIsolate::StartWaitUntil() {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kWaitUntil;
+  if (!impl.state.wait_until_added && !condemned()) {
+    // waitUntilSettled() would find no promise: skip the turn.
+    TurnResult result;
+    result.state = TurnResult::State::kDone;
+    return result;
+  }
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(nullptr, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     return impl.wait_until.Get(isolate)->Call(context, v8::Undefined(isolate), 0, nullptr);
   });
 }
+
+bool JsIsolate::wait_until_added() const { return impl_->state.wait_until_added; }
 
 void JsIsolate::Finish() {
   Impl& impl = *impl_;
@@ -476,13 +496,29 @@ void JsIsolate::Finish() {
   impl.state.host = nullptr;
 }
 
+void JsIsolate::Lock() { impl_->held.emplace(impl_->isolate); }
+
+void JsIsolate::Unlock() { impl_->held.reset(); }
+
 size_t JsIsolate::MeasureMemory() {
   v8::Isolate* isolate = impl_->isolate;
   v8::Locker locker(isolate);
   v8::Isolate::Scope isolate_scope(isolate);
   v8::HeapStatistics stats;
   isolate->GetHeapStatistics(&stats);
-  return stats.total_physical_size() + impl_->allocator->used();
+  measured_heap_ = stats.total_physical_size();
+  measured_at_gc_ = impl_->allocator->gc_count();
+  measure_reuses_ = 0;
+  return measured_heap_ + impl_->allocator->used();
+}
+
+size_t JsIsolate::RecentMemory() {
+  if (measured_at_gc_ != impl_->allocator->gc_count() || measure_reuses_ >= kMemoryReuses ||
+      measured_heap_ == 0) {
+    return MeasureMemory();
+  }
+  measure_reuses_++;
+  return measured_heap_ + impl_->allocator->used();
 }
 
 }  // namespace kiln::worker::js

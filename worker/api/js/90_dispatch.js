@@ -11,6 +11,7 @@ class ExecutionContext {
   waitUntil(promise) {
     if (invocation === null) throw new Error('ctx.waitUntil() called after the invocation ended');
     invocation.waitUntil.push(Promise.resolve(promise).catch(reportError));
+    natives.waitUntilAdded();  // without it, the host skips waitUntilSettled()
   }
   passThroughOnException() {}
 }
