@@ -172,6 +172,8 @@ void InvocationRunner::Begin() {
     return;
   }
   lease_ = std::move(*lease);
+  // Held until Finish(): the turns in between take V8's lock cheaply.
+  lease_.isolate->Lock();
   // V8 may post tasks for the isolate from its own threads; run them here.
   Executor* executor = &executor_;
   InvocationRunner* self = this;
@@ -224,7 +226,10 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
     case State::kWaiting:
       if (phase_ == Phase::kWaitUntil && outcome_.has_value()) Deliver(std::move(*outcome_));
       // A body pump out of credit waits for its caller, not for JavaScript.
-      if (phase_ == Phase::kBody && credit_ <= 0) return;
+      if (phase_ == Phase::kBody && credit_ <= 0) {
+        ArmDeadline();
+        return;
+      }
       if (timers_.empty() && platform_timers_.empty() && !result.background_pending) {
         // Nothing can ever settle the promise: no timer is pending and the
         // runtime has no other source of events. Fail now rather than at the
@@ -247,7 +252,9 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
           Log(LogLevel::kWarn, "a promise passed to ctx.waitUntil() can never settle");
         }
         Finish();
+        return;
       }
+      ArmDeadline();
       return;
     case State::kDone:
       if (phase_ == Phase::kHandler) {
@@ -317,6 +324,11 @@ void InvocationRunner::Deliver(InvocationOutcome outcome) {
 void InvocationRunner::EnterWaitUntil() {
   if (phase_ == Phase::kBody && outcome_.has_value()) outcome_.reset();
   phase_ = Phase::kWaitUntil;
+  if (!lease_.isolate->wait_until_added()) {
+    // Nothing was passed to ctx.waitUntil(): no JavaScript to run, no budget.
+    Handle(lease_.isolate->StartWaitUntil());
+    return;
+  }
   // Timers left over from the handler keep running only as part of
   // waitUntil work; the budget starts now.
   StartDeadline(lease_.function->settings.limits.wait_until);
@@ -337,6 +349,7 @@ void InvocationRunner::Finish() {
     deadline_timer_ = nullptr;
   }
   lease_.isolate->Finish();
+  lease_.isolate->Unlock();
   bool cold = lease_.cold;
   pool_.Release(std::move(lease_));
   lease_.cold = cold;
@@ -348,15 +361,23 @@ void InvocationRunner::Finish() {
 
 void InvocationRunner::StartDeadline(absl::Duration after) {
   deadline_ = absl::Now() + after;
+  if (deadline_armed_) uv_timer_stop(deadline_timer_);
+  deadline_armed_ = false;
+}
+
+void InvocationRunner::ArmDeadline() {
+  if (deadline_armed_) return;
   if (deadline_timer_ == nullptr) {
     deadline_timer_ = new uv_timer_t;
     uv_timer_init(executor_.loop(), deadline_timer_);
     deadline_timer_->data = new TimerData{this, 0};
   }
+  const absl::Duration left = std::max(deadline_ - absl::Now(), absl::ZeroDuration());
   uv_timer_start(
       deadline_timer_,
       [](uv_timer_t* timer) { static_cast<TimerData*>(timer->data)->runner->OnDeadline(); },
-      static_cast<uint64_t>(absl::ToInt64Milliseconds(after)) + 1, 0);
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(left)) + 1, 0);
+  deadline_armed_ = true;
 }
 
 void InvocationRunner::OnDeadline() {

@@ -111,7 +111,7 @@ absl::StatusOr<IsolatePool::Lease> IsolatePool::Acquire(const FunctionKey& key) 
 
 void IsolatePool::Release(Lease lease) {
   const std::string name = lease.function->key.ToString();
-  size_t bytes = lease.isolate->condemned() ? 0 : lease.isolate->MeasureMemory();
+  size_t bytes = lease.isolate->condemned() ? 0 : lease.isolate->RecentMemory();
   absl::MutexLock lock(&mu_);
   memory_bytes_ -= measured_[lease.isolate.get()];
   measured_.erase(lease.isolate.get());

@@ -185,6 +185,31 @@ TEST_F(RuntimeTest, WaitUntilRunsAfterTheResponse) {
   EXPECT_TRUE(LogContains("background done"));
 }
 
+// ctx.waitUntil() called after the handler's result settled (later in the
+// same turn, and from a timer after the response) is still waited for.
+TEST_F(RuntimeTest, WaitUntilAddedAfterTheResultSettledStillRuns) {
+  FunctionKey key = Deploy("late", R"JS(
+    export default {
+      fetch(request, env, ctx) {
+        let chain = Promise.resolve();
+        for (let i = 0; i < 50; ++i) chain = chain.then(() => {});
+        chain.then(() => ctx.waitUntil(new Promise((resolve) => setTimeout(() => {
+          console.log('late work done');
+          ctx.waitUntil(new Promise((next) => setTimeout(() => { console.log('later work done'); next(); }, 5)));
+          resolve();
+        }, 5))));
+        return new Response('early');
+      },
+    };
+  )JS");
+  InvocationOutcome outcome = Get(key);
+  ASSERT_EQ(outcome.status, Status::kOk) << outcome.error;
+  EXPECT_EQ(outcome.http.body, "early");
+  for (int i = 0; i < 200 && !LogContains("later work done"); ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_TRUE(LogContains("late work done"));
+  EXPECT_TRUE(LogContains("later work done"));
+}
+
 TEST_F(RuntimeTest, WaitUntilBudgetCancelsLingeringWork) {
   Limits limits;
   limits.wait_until = absl::Milliseconds(100);
