@@ -212,8 +212,11 @@ template <typename Turn>
 void InvocationRunner::RunTurn(Turn turn) {
   const Limits& limits = lease_.function->settings.limits;
   Watchdog& watchdog = executor_.watchdog();
+  // Only the first turn may be accounted approximately (see Watchdog), so an
+  // invocation's CPU time is never off by more than Watchdog::kClockReuse.
   watchdog.BeginTurn(executor_.watchdog_slot(), lease_.isolate.get(), limits.cpu - cpu_used_,
-                     deadline_);
+                     deadline_, /*approximate=*/turns_ == 0);
+  turns_++;
   js::TurnResult result = turn(*lease_.isolate);
   cpu_used_ += watchdog.EndTurn(executor_.watchdog_slot());
   if (phase_ == Phase::kBody) FlushBody();

@@ -91,6 +91,7 @@ class InvocationRunner final : public js::JsHost {
   absl::Time started_;
   absl::Time deadline_;  // wall limit of the current phase
   absl::Duration cpu_used_;
+  int turns_ = 0;  // begun so far
   // Timers set by JavaScript, by id; each uv timer is freed in its close callback.
   std::unordered_map<uint32_t, uv_timer_t*> timers_;
   uv_timer_t* deadline_timer_ = nullptr;  // created on first ArmDeadline()
