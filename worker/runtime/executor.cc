@@ -6,6 +6,13 @@
 #include "absl/synchronization/notification.h"
 
 namespace kiln::worker {
+namespace {
+
+thread_local Executor* current_executor = nullptr;
+
+}  // namespace
+
+Executor* Executor::Current() { return current_executor; }
 
 Executor::Executor(Watchdog& watchdog, std::string name) : watchdog_(watchdog), name_(std::move(name)) {
   uv_loop_init(&loop_);
@@ -13,6 +20,13 @@ Executor::Executor(Watchdog& watchdog, std::string name) : watchdog_(watchdog), 
     static_cast<Executor*>(handle->data)->RunPosted();
   });
   wakeup_.data = this;
+  uv_check_init(&loop_, &iteration_end_);
+  iteration_end_.data = this;
+  uv_check_start(&iteration_end_, [](uv_check_t* handle) {
+    const std::function<void()>* hook = static_cast<Executor*>(handle->data)->iteration_end_hook_.load();
+    if (hook != nullptr) (*hook)();
+  });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&iteration_end_));  // keeps no loop alive
   absl::Notification started;
   started_ = &started;
   pthread_attr_t attr;
@@ -38,6 +52,7 @@ void* Executor::ThreadMain(void* arg) {
   auto* self = static_cast<Executor*>(arg);
   pthread_setname_np(pthread_self(), self->name_.substr(0, 15).c_str());
   self->slot_ = self->watchdog_.Register();
+  current_executor = self;
   self->started_->Notify();
   uv_run(&self->loop_, UV_RUN_DEFAULT);
   return nullptr;
@@ -52,14 +67,14 @@ void Executor::Post(absl::AnyInvocable<void()> task) {
 }
 
 void Executor::RunPosted() {
-  std::deque<absl::AnyInvocable<void()>> batch;
   bool stopping;
   {
     absl::MutexLock lock(&mu_);
-    batch.swap(tasks_);
+    running_.swap(tasks_);  // both keep their capacity
     stopping = stopping_;
   }
-  for (auto& task : batch) task();
+  for (auto& task : running_) task();
+  running_.clear();
   if (stopping) {
     // Close every handle still open (invocation timers included) so
     // uv_run returns.

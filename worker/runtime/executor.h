@@ -6,9 +6,10 @@
 #include <uv.h>
 
 #include <atomic>
-#include <deque>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
@@ -29,8 +30,17 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // Runs `task` on the executor thread. Thread-safe.
+  // Runs `task` on the executor thread. Tasks posted before the thread gets
+  // to them run together, in order, in one loop iteration. Thread-safe.
   void Post(absl::AnyInvocable<void()> task);
+
+  // Calls `*hook` (not owned, outliving the executor; null: nothing) on the
+  // executor thread at the end of every loop iteration, after the tasks,
+  // timers and I/O callbacks it ran. Thread-safe.
+  void SetIterationEnd(const std::function<void()>* hook) { iteration_end_hook_.store(hook); }
+
+  // The executor whose thread is calling; null on any other thread.
+  static Executor* Current();
 
   // The loop and the watchdog slot; use only on the executor thread.
   uv_loop_t* loop() { return &loop_; }
@@ -50,9 +60,12 @@ class Executor {
   const std::string name_;
   uv_loop_t loop_;
   uv_async_t wakeup_;
+  uv_check_t iteration_end_;
+  std::atomic<const std::function<void()>*> iteration_end_hook_{nullptr};
   Watchdog::Slot* slot_ = nullptr;
   absl::Mutex mu_;
-  std::deque<absl::AnyInvocable<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::AnyInvocable<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::AnyInvocable<void()>> running_;  // executor thread only
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int> load_{0};
   pthread_t thread_;

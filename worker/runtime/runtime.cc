@@ -45,6 +45,11 @@ absl::Status WorkerRuntime::Load(const FunctionKey& key, std::string snapshot_bl
   return absl::OkStatus();
 }
 
+void WorkerRuntime::SetIterationEnd(std::function<void()> flush) {
+  iteration_end_ = std::make_unique<const std::function<void()>>(std::move(flush));
+  for (auto& executor : executors_) executor->SetIterationEnd(iteration_end_.get());
+}
+
 void WorkerRuntime::Unload(const FunctionKey& key) { pool_.Unload(key); }
 
 absl::Status WorkerRuntime::WarmUp() {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,15 @@ class WorkerRuntime {
   // The caller of invocation `id` can take `bytes` more of its streamed body.
   void GrantCredit(uint64_t id, size_t bytes);
 
+  // Calls `flush` on each executor thread at the end of every loop iteration,
+  // after the `done` and ResponseBodyWriter calls made in it, so a caller can
+  // queue what those calls produce and hand it on in one piece (e.g. wake a
+  // writer thread once for several results). Called concurrently from all
+  // executors. Set at most once.
+  void SetIterationEnd(std::function<void()> flush);
+  // Whether the calling thread is an executor thread (of any WorkerRuntime).
+  static bool OnExecutorThread() { return Executor::Current() != nullptr; }
+
   // Builds and runs a small function that touches the lazily loaded parts of
   // V8 and ICU (time zone, locale data, regexps, JSON, randomness), so they
   // are loaded before the sandbox stops the process opening files.
@@ -94,6 +104,7 @@ class WorkerRuntime {
   RuntimeOptions options_;
   IsolatePool pool_;
   Watchdog watchdog_;
+  std::unique_ptr<const std::function<void()>> iteration_end_;  // SetIterationEnd
   std::vector<std::unique_ptr<Executor>> executors_;
   std::atomic<int> in_flight_{0};
   std::atomic<bool> stopping_{false};

@@ -8,6 +8,13 @@
 #include "worker/server/convert.h"
 
 namespace kiln::worker::server {
+namespace {
+
+// The client whose outbox this executor thread added frames to without
+// waking the writer; WakeWriter() at the end of the loop iteration does.
+thread_local WorkerClient* unannounced = nullptr;
+
+}  // namespace
 
 void StreamLogSink::OnLog(LogLine line) {
   absl::MutexLock lock(&mu_);
@@ -22,7 +29,9 @@ std::vector<LogLine> StreamLogSink::Take() {
 }
 
 WorkerClient::WorkerClient(WorkerRuntime& runtime, StreamLogSink& logs, WorkerClientOptions options)
-    : runtime_(runtime), logs_(logs), options_(std::move(options)) {}
+    : runtime_(runtime), logs_(logs), options_(std::move(options)) {
+  runtime_.SetIterationEnd([this] { WakeWriter(); });
+}
 
 WorkerClient::~WorkerClient() {
   {
@@ -64,8 +73,23 @@ absl::Status WorkerClient::Connect(std::shared_ptr<grpc::Channel> channel) {
 }
 
 void WorkerClient::Send(v1::WorkerFrame frame) {
+  // On an executor thread the writer is woken once per loop iteration, after
+  // all the results and body chunks of that iteration are queued.
+  const bool defer = WorkerRuntime::OnExecutorThread();
   absl::MutexLock lock(&mu_);
   outbox_.push_back(std::move(frame));
+  if (defer) {
+    unannounced = this;
+  } else {
+    announced_ = true;
+  }
+}
+
+void WorkerClient::WakeWriter() {
+  if (unannounced != this) return;
+  unannounced = nullptr;
+  absl::MutexLock lock(&mu_);
+  announced_ = true;
 }
 
 void WorkerClient::FillHeartbeat(v1::Heartbeat* heartbeat) {
@@ -89,8 +113,9 @@ void WorkerClient::WriterMain() {
     std::deque<v1::WorkerFrame> batch;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !outbox_.empty(); };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || announced_; };
       mu_.AwaitWithTimeout(absl::Condition(&ready), options_.log_flush);
+      announced_ = false;
       batch.swap(outbox_);
     }
     // Logs first, so an invocation's output precedes its result.

@@ -71,7 +71,11 @@ class WorkerClient {
 
  private:
   class StreamedBody;
+  // Queues `frame` for the writer thread. Thread-safe.
   void Send(v1::WorkerFrame frame);
+  // End of an executor's loop iteration: wakes the writer for the frames
+  // this thread queued meanwhile.
+  void WakeWriter();
   void WriterMain();
   void BuilderMain();
   void Dispatch(v1::SchedulerFrame& frame);
@@ -96,6 +100,9 @@ class WorkerClient {
 
   absl::Mutex mu_;
   std::deque<v1::WorkerFrame> outbox_ ABSL_GUARDED_BY(mu_);
+  // The writer has frames to send now (frames queued on executor threads
+  // are announced at the end of their loop iteration).
+  bool announced_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<v1::BuildSnapshot> builds_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
