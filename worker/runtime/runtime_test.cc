@@ -116,6 +116,37 @@ TEST_F(RuntimeTest, FetchSeesRequestAndReturnsResponse) {
                                      ::testing::Pair("set-cookie", "b=2")));
 }
 
+// The iteration-end hook runs on the executor thread that ran `done`, after it.
+TEST_F(RuntimeTest, IterationEndFollowsDoneOnItsExecutor) {
+  struct Seen {
+    absl::Mutex mu;
+    std::vector<std::thread::id> done_threads ABSL_GUARDED_BY(mu);
+    int hooks_after_done ABSL_GUARDED_BY(mu) = 0;
+    bool off_executor ABSL_GUARDED_BY(mu) = false;
+  };
+  auto seen = std::make_shared<Seen>();  // the hook outlives this test
+  runtime_.SetIterationEnd([seen] {
+    const bool on_executor = WorkerRuntime::OnExecutorThread();
+    absl::MutexLock lock(&seen->mu);
+    seen->off_executor = seen->off_executor || !on_executor;
+    for (const std::thread::id& id : seen->done_threads) {
+      if (id == std::this_thread::get_id()) seen->hooks_after_done++;
+    }
+  });
+  EXPECT_FALSE(WorkerRuntime::OnExecutorThread());
+  FunctionKey key = Deploy("hooked", "export default { fetch() { return new Response('ok'); } };");
+  runtime_.Invoke(key, HttpRequest{.url = "http://hooked.acme.localhost/"}, "req-1",
+                  [seen](InvocationOutcome outcome) {
+                    EXPECT_EQ(outcome.status, Status::kOk);
+                    absl::MutexLock lock(&seen->mu);
+                    seen->done_threads.push_back(std::this_thread::get_id());
+                  });
+  auto hooked = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(seen->mu) { return seen->hooks_after_done > 0; };
+  absl::MutexLock lock(&seen->mu);
+  EXPECT_TRUE(seen->mu.AwaitWithTimeout(absl::Condition(&hooked), absl::Seconds(5)));
+  EXPECT_FALSE(seen->off_executor);
+}
+
 TEST_F(RuntimeTest, EnvIsReadOnly) {
   FunctionKey key = Deploy("env", R"JS(
     export default {
