@@ -81,7 +81,15 @@ class JsIsolate::Impl {
   // microtasks and platform tasks, then reports the stage's state.
   template <typename Body>
   TurnResult Turn(JsHost* host, Body body);
+  // Where the stage stands after a turn that ran to its end.
+  TurnResult Outcome(v8::Local<v8::Context> context, const v8::TryCatch& try_catch, bool ran);
   TurnResult Settle(v8::Local<v8::Context> context, v8::Local<v8::Value> value);
+  // Whether, after `result`, the invocation has no JavaScript left to run:
+  // its handler stage settled (not into a streamed body) and nothing was
+  // passed to ctx.waitUntil(). The runner finishes such an invocation next.
+  bool EndsInvocation(const TurnResult& result) const;
+  // Calls the runtime's endInvocation() now rather than in Finish().
+  void EndInvocation(v8::Local<v8::Context> context);
   TurnResult Breached() const {
     TurnResult result;
     result.state = TurnResult::State::kBreached;
@@ -101,6 +109,7 @@ class JsIsolate::Impl {
       wait_until, end_invocation, pump_body, add_body_credit;
   v8::Global<v8::Promise> pending;
   Stage stage = Stage::kNone;
+  bool ended = false;  // endInvocation() ran at the end of the last turn
   std::optional<v8::Locker> held;  // JsIsolate::Lock()
 };
 
@@ -179,6 +188,12 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
     if (!self.condemned()) self.Terminate(Breach::kMemory);
     return Breached();
   }
+  TurnResult result = Outcome(ctx, try_catch, ran);
+  if (EndsInvocation(result)) EndInvocation(ctx);
+  return result;
+}
+
+TurnResult JsIsolate::Impl::Outcome(v8::Local<v8::Context> ctx, const v8::TryCatch& try_catch, bool ran) {
   TurnResult result;
   if (!ran && try_catch.HasCaught()) {
     result.state = TurnResult::State::kThrew;
@@ -205,6 +220,32 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
       return Settle(ctx, promise->Result());
   }
   return result;
+}
+
+bool JsIsolate::Impl::EndsInvocation(const TurnResult& result) const {
+  if (state.wait_until_added) return false;  // StartWaitUntil() runs JavaScript next
+  switch (result.state) {
+    case TurnResult::State::kThrew:
+      return stage == Stage::kFetch || stage == Stage::kQueue || stage == Stage::kScheduled;
+    case TurnResult::State::kDone:
+      return (stage == Stage::kFetch && !self.http_response_.body_streamed) || stage == Stage::kQueue ||
+             stage == Stage::kScheduled;
+    case TurnResult::State::kWaiting:
+    case TurnResult::State::kBreached:
+      return false;
+  }
+  return false;
+}
+
+void JsIsolate::Impl::EndInvocation(v8::Local<v8::Context> ctx) {
+  pending.Reset();
+  ended = true;
+  v8::TryCatch try_catch(isolate);
+  if (end_invocation.Get(isolate)->Call(ctx, v8::Undefined(isolate), 0, nullptr).IsEmpty()) {
+    self.Terminate(Breach::kMemory);  // only termination makes this fail; never reuse
+    return;
+  }
+  isolate->PerformMicrotaskCheckpoint();
 }
 
 // The runtime's dispatch promises resolve to [ok, payload]: on failure the
@@ -369,6 +410,7 @@ TurnResult JsIsolate::StartFetch(const HttpRequest& request, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kFetch;
   impl.state.wait_until_added = false;
+  impl.ended = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Array> headers =
@@ -390,6 +432,7 @@ TurnResult JsIsolate::StartQueue(const QueueBatch& batch, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kQueue;
   impl.state.wait_until_added = false;
+  impl.ended = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     // [id, body, contentType, timestampMs, attempts, ...]
@@ -413,6 +456,7 @@ TurnResult JsIsolate::StartScheduled(const ScheduledEvent& event, JsHost* host) 
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kScheduled;
   impl.state.wait_until_added = false;
+  impl.ended = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> args[] = {Str(isolate, event.cron),
@@ -480,7 +524,7 @@ void JsIsolate::Finish() {
   Impl& impl = *impl_;
   v8::Isolate* isolate = impl.isolate;
   impl.stage = Impl::Stage::kNone;
-  if (!condemned()) {
+  if (!condemned() && !impl.ended) {
     v8::Locker locker(isolate);
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
@@ -494,6 +538,7 @@ void JsIsolate::Finish() {
     isolate->PerformMicrotaskCheckpoint();
   }
   impl.state.host = nullptr;
+  impl.ended = false;
 }
 
 void JsIsolate::Lock() { impl_->held.emplace(impl_->isolate); }

@@ -87,7 +87,9 @@ class JsIsolate {
   // Whether ctx.waitUntil() was called during the current invocation; when
   // not, StartWaitUntil() runs no JavaScript.
   bool wait_until_added() const;
-  // Ends the invocation: forgets its timers and host.
+  // Ends the invocation: forgets its timers and host. Runs no JavaScript
+  // when the last turn already ended it (a handler stage that settled with
+  // no ctx.waitUntil() work and no streamed body ends in that turn).
   void Finish();
 
   // Results of the handler stage, once it reported kDone.
