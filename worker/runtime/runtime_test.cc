@@ -405,6 +405,13 @@ constexpr char kHostile[] = R"JS(
         case 'json': return new Response(String(JSON.parse('['.repeat(1e7))));
         case 'regexp': return new Response(String(/(a*)*b/.exec('a'.repeat(40))));
         case 'forever': await new Promise(() => setInterval(() => {}, 5));
+        case 'slices': {  // CPU spread over many timer turns
+          let x = 0;
+          for (;;) {
+            for (let i = 0; i < 2e5; ++i) x += Math.sqrt(i);
+            await new Promise((resolve) => setTimeout(resolve, 0));
+          }
+        }
         case 'big': return new Response('x'.repeat(2 << 20));
       }
       return new Response(`counter=${counter}`);
@@ -432,6 +439,14 @@ TEST_F(HostileTest, InfiniteLoopHitsCpuLimit) {
   EXPECT_EQ(outcome.error, "cpu limit exceeded");
   EXPECT_GE(outcome.cpu, absl::Milliseconds(50));
   EXPECT_LT(outcome.cpu, absl::Milliseconds(500));
+}
+
+// The CPU limit counts every turn, not only the first (see Watchdog).
+TEST_F(HostileTest, CpuSpreadOverManyTurnsHitsCpuLimit) {
+  InvocationOutcome outcome = Get(hostile_, "/slices");
+  EXPECT_EQ(outcome.status, Status::kBreach);
+  EXPECT_EQ(outcome.error, "cpu limit exceeded");
+  EXPECT_GE(outcome.cpu, absl::Milliseconds(50));
 }
 
 TEST_F(HostileTest, ArrayMemoryBombHitsMemoryLimit) {
