@@ -2,11 +2,11 @@
 #include "worker/runtime/invocation_runner.h"
 
 #include <algorithm>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -27,8 +27,9 @@ void CloseTimer(uv_timer_t* timer) {
 }
 
 // Runners alive on this executor thread, and those with an id by id.
-thread_local std::unordered_set<InvocationRunner*>* live_runners = nullptr;
-thread_local std::unordered_map<uint64_t, InvocationRunner*>* runners_by_id = nullptr;
+// (Flat tables: no allocation per runner once they have grown.)
+thread_local absl::flat_hash_set<InvocationRunner*>* live_runners = nullptr;
+thread_local absl::flat_hash_map<uint64_t, InvocationRunner*>* runners_by_id = nullptr;
 
 // Body chunks are handed over in pieces of up to this size.
 constexpr size_t kBodyChunkBytes = 64 << 10;
@@ -113,10 +114,10 @@ InvocationRunner::InvocationRunner(Executor& executor, IsolatePool& pool, LogSin
   credit_ = static_cast<double>(options_.initial_credit);
   if (auto* http = std::get_if<HttpRequest>(&event_)) http->stream_response = options_.body != nullptr;
   executor_.load()++;
-  if (live_runners == nullptr) live_runners = new std::unordered_set<InvocationRunner*>();
+  if (live_runners == nullptr) live_runners = new absl::flat_hash_set<InvocationRunner*>();
   live_runners->insert(this);
   if (options_.id != 0) {
-    if (runners_by_id == nullptr) runners_by_id = new std::unordered_map<uint64_t, InvocationRunner*>();
+    if (runners_by_id == nullptr) runners_by_id = new absl::flat_hash_map<uint64_t, InvocationRunner*>();
     (*runners_by_id)[options_.id] = this;
   }
 }
