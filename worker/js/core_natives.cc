@@ -1,6 +1,6 @@
 // Natives that need V8's own types, so they live in worker/js rather than
-// worker/api: structuredClone on V8's ValueSerializer, and loading the
-// runtime's lazy modules. Added to every
+// worker/api: structuredClone on V8's ValueSerializer, loading the runtime's
+// lazy modules, and noting ctx.waitUntil() for the turn loop. Added to every
 // runtime's `natives` object next to the RuntimeSpec's.
 #include <cstdlib>
 #include <map>
@@ -131,12 +131,19 @@ void LoadModule(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(factory);
 }
 
+// natives.waitUntilAdded(): ctx.waitUntil() queued a promise, so the
+// invocation has work for JsIsolate::StartWaitUntil to wait for.
+void WaitUntilAdded(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  StateOf(info.GetIsolate())->wait_until_added = true;
+}
+
 }  // namespace
 
 const std::vector<CoreNative>& CoreNatives() {
   static const std::vector<CoreNative>* natives = new std::vector<CoreNative>{
       {"structuredClone", StructuredClone},
       {"loadModule", LoadModule},
+      {"waitUntilAdded", WaitUntilAdded},
   };
   return *natives;
 }

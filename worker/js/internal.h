@@ -20,6 +20,10 @@ struct IsolateState {
   const RuntimeSpec* spec = nullptr;
   JsHost* host = nullptr;  // the invocation in progress, if any
   bool allow_wasm_codegen = false;
+  // Set by natives.waitUntilAdded() (ctx.waitUntil()) during the current
+  // invocation; cleared when one starts. Without it there is nothing for
+  // JsIsolate::StartWaitUntil to wait for.
+  bool wait_until_added = false;
   // Called (from any thread) when V8 posts a foreground task for this
   // isolate, with its delay in seconds; see JsIsolate::SetTaskWaker.
   absl::Mutex waker_mu;

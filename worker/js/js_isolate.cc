@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "worker/js/internal.h"
@@ -42,7 +43,12 @@ class JsIsolate::Allocator final : public v8::ArrayBuffer::Allocator {
   }
 
   size_t used() const { return used_.load(std::memory_order_relaxed); }
-  void set_heap_used(size_t bytes) { heap_used_.store(bytes, std::memory_order_relaxed); }
+  // Called after every collection of the isolate's heap.
+  void AfterGc(size_t heap_used) {
+    heap_used_.store(heap_used, std::memory_order_relaxed);
+    gc_count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t gc_count() const { return gc_count_.load(std::memory_order_relaxed); }
   // Called when the isolate goes away; V8 may free buffers after that.
   void Detach() { owner_.store(nullptr); }
 
@@ -61,6 +67,7 @@ class JsIsolate::Allocator final : public v8::ArrayBuffer::Allocator {
   const size_t limit_;
   std::atomic<size_t> used_{0};
   std::atomic<size_t> heap_used_{0};
+  std::atomic<uint64_t> gc_count_{0};
 };
 
 class JsIsolate::Impl {
@@ -74,7 +81,15 @@ class JsIsolate::Impl {
   // microtasks and platform tasks, then reports the stage's state.
   template <typename Body>
   TurnResult Turn(JsHost* host, Body body);
+  // Where the stage stands after a turn that ran to its end.
+  TurnResult Outcome(v8::Local<v8::Context> context, const v8::TryCatch& try_catch, bool ran);
   TurnResult Settle(v8::Local<v8::Context> context, v8::Local<v8::Value> value);
+  // Whether, after `result`, the invocation has no JavaScript left to run:
+  // its handler stage settled (not into a streamed body) and nothing was
+  // passed to ctx.waitUntil(). The runner finishes such an invocation next.
+  bool EndsInvocation(const TurnResult& result) const;
+  // Calls the runtime's endInvocation() now rather than in Finish().
+  void EndInvocation(v8::Local<v8::Context> context);
   TurnResult Breached() const {
     TurnResult result;
     result.state = TurnResult::State::kBreached;
@@ -94,6 +109,8 @@ class JsIsolate::Impl {
       wait_until, end_invocation, pump_body, add_body_credit;
   v8::Global<v8::Promise> pending;
   Stage stage = Stage::kNone;
+  bool ended = false;  // endInvocation() ran at the end of the last turn
+  std::optional<v8::Locker> held;  // JsIsolate::Lock()
 };
 
 namespace {
@@ -171,6 +188,12 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
     if (!self.condemned()) self.Terminate(Breach::kMemory);
     return Breached();
   }
+  TurnResult result = Outcome(ctx, try_catch, ran);
+  if (EndsInvocation(result)) EndInvocation(ctx);
+  return result;
+}
+
+TurnResult JsIsolate::Impl::Outcome(v8::Local<v8::Context> ctx, const v8::TryCatch& try_catch, bool ran) {
   TurnResult result;
   if (!ran && try_catch.HasCaught()) {
     result.state = TurnResult::State::kThrew;
@@ -197,6 +220,32 @@ TurnResult JsIsolate::Impl::Turn(JsHost* host, Body body) {
       return Settle(ctx, promise->Result());
   }
   return result;
+}
+
+bool JsIsolate::Impl::EndsInvocation(const TurnResult& result) const {
+  if (state.wait_until_added) return false;  // StartWaitUntil() runs JavaScript next
+  switch (result.state) {
+    case TurnResult::State::kThrew:
+      return stage == Stage::kFetch || stage == Stage::kQueue || stage == Stage::kScheduled;
+    case TurnResult::State::kDone:
+      return (stage == Stage::kFetch && !self.http_response_.body_streamed) || stage == Stage::kQueue ||
+             stage == Stage::kScheduled;
+    case TurnResult::State::kWaiting:
+    case TurnResult::State::kBreached:
+      return false;
+  }
+  return false;
+}
+
+void JsIsolate::Impl::EndInvocation(v8::Local<v8::Context> ctx) {
+  pending.Reset();
+  ended = true;
+  v8::TryCatch try_catch(isolate);
+  if (end_invocation.Get(isolate)->Call(ctx, v8::Undefined(isolate), 0, nullptr).IsEmpty()) {
+    self.Terminate(Breach::kMemory);  // only termination makes this fail; never reuse
+    return;
+  }
+  isolate->PerformMicrotaskCheckpoint();
 }
 
 // The runtime's dispatch promises resolve to [ok, payload]: on failure the
@@ -293,7 +342,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
       [](v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
         v8::HeapStatistics stats;
         isolate->GetHeapStatistics(&stats);
-        static_cast<Allocator*>(data)->set_heap_used(stats.used_heap_size());
+        static_cast<Allocator*>(data)->AfterGc(stats.used_heap_size());
       },
       impl.allocator.get());
 
@@ -330,6 +379,7 @@ absl::StatusOr<std::unique_ptr<JsIsolate>> JsIsolate::Boot(std::shared_ptr<const
 JsIsolate::~JsIsolate() {
   if (impl_ == nullptr || impl_->isolate == nullptr) return;
   v8::Isolate* isolate = impl_->isolate;
+  impl_->held.reset();
   {
     v8::Locker locker(isolate);
     v8::Isolate::Scope isolate_scope(isolate);
@@ -359,6 +409,8 @@ void JsIsolate::Terminate(Breach why) {
 TurnResult JsIsolate::StartFetch(const HttpRequest& request, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kFetch;
+  impl.state.wait_until_added = false;
+  impl.ended = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Array> headers =
@@ -379,6 +431,8 @@ TurnResult JsIsolate::StartFetch(const HttpRequest& request, JsHost* host) {
 TurnResult JsIsolate::StartQueue(const QueueBatch& batch, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kQueue;
+  impl.state.wait_until_added = false;
+  impl.ended = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     // [id, body, contentType, timestampMs, attempts, ...]
@@ -401,6 +455,8 @@ TurnResult JsIsolate::StartQueue(const QueueBatch& batch, JsHost* host) {
 TurnResult JsIsolate::StartScheduled(const ScheduledEvent& event, JsHost* host) {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kScheduled;
+  impl.state.wait_until_added = false;
+  impl.ended = false;
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(host, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> args[] = {Str(isolate, event.cron),
@@ -450,17 +506,25 @@ TurnResult JsIsolate::AddBodyCredit(double credit) {
 TurnResult JsIsolate::StartWaitUntil() {
   Impl& impl = *impl_;
   impl.stage = Impl::Stage::kWaitUntil;
+  if (!impl.state.wait_until_added && !condemned()) {
+    // waitUntilSettled() would find no promise: skip the turn.
+    TurnResult result;
+    result.state = TurnResult::State::kDone;
+    return result;
+  }
   v8::Isolate* isolate = impl.isolate;
   return impl.Turn(nullptr, [&](v8::Local<v8::Context> context) -> v8::MaybeLocal<v8::Value> {
     return impl.wait_until.Get(isolate)->Call(context, v8::Undefined(isolate), 0, nullptr);
   });
 }
 
+bool JsIsolate::wait_until_added() const { return impl_->state.wait_until_added; }
+
 void JsIsolate::Finish() {
   Impl& impl = *impl_;
   v8::Isolate* isolate = impl.isolate;
   impl.stage = Impl::Stage::kNone;
-  if (!condemned()) {
+  if (!condemned() && !impl.ended) {
     v8::Locker locker(isolate);
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
@@ -474,7 +538,12 @@ void JsIsolate::Finish() {
     isolate->PerformMicrotaskCheckpoint();
   }
   impl.state.host = nullptr;
+  impl.ended = false;
 }
+
+void JsIsolate::Lock() { impl_->held.emplace(impl_->isolate); }
+
+void JsIsolate::Unlock() { impl_->held.reset(); }
 
 size_t JsIsolate::MeasureMemory() {
   v8::Isolate* isolate = impl_->isolate;
@@ -482,7 +551,19 @@ size_t JsIsolate::MeasureMemory() {
   v8::Isolate::Scope isolate_scope(isolate);
   v8::HeapStatistics stats;
   isolate->GetHeapStatistics(&stats);
-  return stats.total_physical_size() + impl_->allocator->used();
+  measured_heap_ = stats.total_physical_size();
+  measured_at_gc_ = impl_->allocator->gc_count();
+  measure_reuses_ = 0;
+  return measured_heap_ + impl_->allocator->used();
+}
+
+size_t JsIsolate::RecentMemory() {
+  if (measured_at_gc_ != impl_->allocator->gc_count() || measure_reuses_ >= kMemoryReuses ||
+      measured_heap_ == 0) {
+    return MeasureMemory();
+  }
+  measure_reuses_++;
+  return measured_heap_ + impl_->allocator->used();
 }
 
 }  // namespace kiln::worker::js

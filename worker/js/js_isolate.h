@@ -81,9 +81,15 @@ class JsIsolate {
   // The host can take `credit` more bytes now (after WriteBody said none).
   TurnResult AddBodyCredit(double credit);
   // After the handler's result: waits for the promises given to
-  // ctx.waitUntil(). kDone at once when there are none.
+  // ctx.waitUntil(). kDone at once when there are none (without entering
+  // the isolate when none was given during this invocation).
   TurnResult StartWaitUntil();
-  // Ends the invocation: forgets its timers and host.
+  // Whether ctx.waitUntil() was called during the current invocation; when
+  // not, StartWaitUntil() runs no JavaScript.
+  bool wait_until_added() const;
+  // Ends the invocation: forgets its timers and host. Runs no JavaScript
+  // when the last turn already ended it (a handler stage that settled with
+  // no ctx.waitUntil() work and no streamed body ends in that turn).
   void Finish();
 
   // Results of the handler stage, once it reported kDone.
@@ -98,8 +104,24 @@ class JsIsolate {
   // module state may be half-updated.
   bool condemned() const { return breach_.load() != Breach::kNone; }
 
-  // V8 heap in use plus live ArrayBuffer bytes. Enters the isolate.
+  // Keeps V8's lock on the isolate for the calling thread from Lock() until
+  // Unlock(). The turns, Finish() and MeasureMemory() called in between then
+  // skip the per-thread setup and teardown V8 does each time a thread takes
+  // the lock afresh. Unlock() on the same thread, before any other thread
+  // uses the isolate (or destroys it). Not nested.
+  void Lock();
+  void Unlock();
+
+  // V8 heap (physical size) plus live ArrayBuffer bytes. Enters the isolate
+  // and walks every heap space.
   size_t MeasureMemory();
+  // MeasureMemory()'s figure, re-measured only when the heap has been
+  // collected since the last measurement (the heap changes size mostly at
+  // collections) or that measurement was reused kMemoryReuses times;
+  // otherwise its heap part with the ArrayBuffer bytes of now. For the pool's
+  // memory budget; the heap limit is enforced by V8 and the allocator.
+  size_t RecentMemory();
+  static constexpr int kMemoryReuses = 32;
   const Snapshot& snapshot() const { return *snapshot_; }
 
  private:
@@ -110,6 +132,11 @@ class JsIsolate {
   std::unique_ptr<Impl> impl_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<Breach> breach_{Breach::kNone};
+  // The last MeasureMemory(): its heap part, the collection count then, and
+  // how many RecentMemory() calls reused it.
+  size_t measured_heap_ = 0;
+  uint64_t measured_at_gc_ = 0;
+  int measure_reuses_ = 0;
   HttpResponse http_response_;
   std::vector<QueueOutcome> queue_outcomes_;
 };

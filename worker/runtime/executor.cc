@@ -14,6 +14,16 @@ Executor::Executor(Watchdog& watchdog, std::string name) : watchdog_(watchdog), 
     static_cast<Executor*>(handle->data)->RunPosted();
   });
   wakeup_.data = this;
+  // Around each loop iteration's callbacks (posted tasks, I/O): the stream
+  // writes they start leave together at the end (common/turn_batch.h), e.g.
+  // the results of several invocations in one message. Unreferenced: they
+  // keep no loop alive.
+  uv_prepare_init(&loop_, &turn_start_);
+  uv_prepare_start(&turn_start_, [](uv_prepare_t*) { TurnBatch::Begin(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&turn_start_));
+  uv_check_init(&loop_, &turn_end_);
+  uv_check_start(&turn_end_, [](uv_check_t*) { TurnBatch::End(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&turn_end_));
   absl::Notification started;
   started_ = &started;
   pthread_attr_t attr;
@@ -41,6 +51,7 @@ void* Executor::ThreadMain(void* arg) {
   self->slot_ = self->watchdog_.Register();
   self->started_->Notify();
   uv_run(&self->loop_, UV_RUN_DEFAULT);
+  TurnBatch::End();
   return nullptr;
 }
 
@@ -53,18 +64,14 @@ void Executor::Post(absl::AnyInvocable<void()> task) {
 }
 
 void Executor::RunPosted() {
-  std::deque<absl::AnyInvocable<void()>> batch;
   bool stopping;
   {
     absl::MutexLock lock(&mu_);
-    batch.swap(tasks_);
+    running_.swap(tasks_);  // both keep their capacity
     stopping = stopping_;
   }
-  // What these tasks answer leaves in one message at the end (see
-  // WorkerClient::Send).
-  TurnBatch::Begin();
-  for (auto& task : batch) task();
-  TurnBatch::End();
+  for (auto& task : running_) task();
+  running_.clear();
   if (stopping) {
     // Close every handle still open (invocation timers included) so
     // uv_run returns.

@@ -6,9 +6,9 @@
 #include <uv.h>
 
 #include <atomic>
-#include <deque>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
@@ -29,7 +29,8 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // Runs `task` on the executor thread. Thread-safe.
+  // Runs `task` on the executor thread. Tasks posted before the thread gets
+  // to them run together, in order, in one loop iteration. Thread-safe.
   void Post(absl::AnyInvocable<void()> task);
 
   // The loop and the watchdog slot; use only on the executor thread.
@@ -50,9 +51,12 @@ class Executor {
   const std::string name_;
   uv_loop_t loop_;
   uv_async_t wakeup_;
+  uv_prepare_t turn_start_;  // TurnBatch::Begin
+  uv_check_t turn_end_;      // TurnBatch::End
   Watchdog::Slot* slot_ = nullptr;
   absl::Mutex mu_;
-  std::deque<absl::AnyInvocable<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::AnyInvocable<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::AnyInvocable<void()>> running_;  // executor thread only
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int> load_{0};
   pthread_t thread_;

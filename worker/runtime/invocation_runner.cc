@@ -2,11 +2,11 @@
 #include "worker/runtime/invocation_runner.h"
 
 #include <algorithm>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -27,8 +27,9 @@ void CloseTimer(uv_timer_t* timer) {
 }
 
 // Runners alive on this executor thread, and those with an id by id.
-thread_local std::unordered_set<InvocationRunner*>* live_runners = nullptr;
-thread_local std::unordered_map<uint64_t, InvocationRunner*>* runners_by_id = nullptr;
+// (Flat tables: no allocation per runner once they have grown.)
+thread_local absl::flat_hash_set<InvocationRunner*>* live_runners = nullptr;
+thread_local absl::flat_hash_map<uint64_t, InvocationRunner*>* runners_by_id = nullptr;
 
 // Body chunks are handed over in pieces of up to this size.
 constexpr size_t kBodyChunkBytes = 64 << 10;
@@ -113,10 +114,10 @@ InvocationRunner::InvocationRunner(Executor& executor, IsolatePool& pool, LogSin
   credit_ = static_cast<double>(options_.initial_credit);
   if (auto* http = std::get_if<HttpRequest>(&event_)) http->stream_response = options_.body != nullptr;
   executor_.load()++;
-  if (live_runners == nullptr) live_runners = new std::unordered_set<InvocationRunner*>();
+  if (live_runners == nullptr) live_runners = new absl::flat_hash_set<InvocationRunner*>();
   live_runners->insert(this);
   if (options_.id != 0) {
-    if (runners_by_id == nullptr) runners_by_id = new std::unordered_map<uint64_t, InvocationRunner*>();
+    if (runners_by_id == nullptr) runners_by_id = new absl::flat_hash_map<uint64_t, InvocationRunner*>();
     (*runners_by_id)[options_.id] = this;
   }
 }
@@ -172,6 +173,8 @@ void InvocationRunner::Begin() {
     return;
   }
   lease_ = std::move(*lease);
+  // Held until Finish(): the turns in between take V8's lock cheaply.
+  lease_.isolate->Lock();
   // V8 may post tasks for the isolate from its own threads; run them here.
   Executor* executor = &executor_;
   InvocationRunner* self = this;
@@ -210,8 +213,11 @@ template <typename Turn>
 void InvocationRunner::RunTurn(Turn turn) {
   const Limits& limits = lease_.function->settings.limits;
   Watchdog& watchdog = executor_.watchdog();
+  // Only the first turn may be accounted approximately (see Watchdog), so an
+  // invocation's CPU time is never off by more than Watchdog::kClockReuse.
   watchdog.BeginTurn(executor_.watchdog_slot(), lease_.isolate.get(), limits.cpu - cpu_used_,
-                     deadline_);
+                     deadline_, /*approximate=*/turns_ == 0);
+  turns_++;
   js::TurnResult result = turn(*lease_.isolate);
   cpu_used_ += watchdog.EndTurn(executor_.watchdog_slot());
   if (phase_ == Phase::kBody) FlushBody();
@@ -224,7 +230,10 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
     case State::kWaiting:
       if (phase_ == Phase::kWaitUntil && outcome_.has_value()) Deliver(std::move(*outcome_));
       // A body pump out of credit waits for its caller, not for JavaScript.
-      if (phase_ == Phase::kBody && credit_ <= 0) return;
+      if (phase_ == Phase::kBody && credit_ <= 0) {
+        ArmDeadline();
+        return;
+      }
       if (timers_.empty() && platform_timers_.empty() && !result.background_pending) {
         // Nothing can ever settle the promise: no timer is pending and the
         // runtime has no other source of events. Fail now rather than at the
@@ -247,7 +256,9 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
           Log(LogLevel::kWarn, "a promise passed to ctx.waitUntil() can never settle");
         }
         Finish();
+        return;
       }
+      ArmDeadline();
       return;
     case State::kDone:
       if (phase_ == Phase::kHandler) {
@@ -317,6 +328,11 @@ void InvocationRunner::Deliver(InvocationOutcome outcome) {
 void InvocationRunner::EnterWaitUntil() {
   if (phase_ == Phase::kBody && outcome_.has_value()) outcome_.reset();
   phase_ = Phase::kWaitUntil;
+  if (!lease_.isolate->wait_until_added()) {
+    // Nothing was passed to ctx.waitUntil(): no JavaScript to run, no budget.
+    Handle(lease_.isolate->StartWaitUntil());
+    return;
+  }
   // Timers left over from the handler keep running only as part of
   // waitUntil work; the budget starts now.
   StartDeadline(lease_.function->settings.limits.wait_until);
@@ -337,6 +353,7 @@ void InvocationRunner::Finish() {
     deadline_timer_ = nullptr;
   }
   lease_.isolate->Finish();
+  lease_.isolate->Unlock();
   bool cold = lease_.cold;
   pool_.Release(std::move(lease_));
   lease_.cold = cold;
@@ -348,15 +365,23 @@ void InvocationRunner::Finish() {
 
 void InvocationRunner::StartDeadline(absl::Duration after) {
   deadline_ = absl::Now() + after;
+  if (deadline_armed_) uv_timer_stop(deadline_timer_);
+  deadline_armed_ = false;
+}
+
+void InvocationRunner::ArmDeadline() {
+  if (deadline_armed_) return;
   if (deadline_timer_ == nullptr) {
     deadline_timer_ = new uv_timer_t;
     uv_timer_init(executor_.loop(), deadline_timer_);
     deadline_timer_->data = new TimerData{this, 0};
   }
+  const absl::Duration left = std::max(deadline_ - absl::Now(), absl::ZeroDuration());
   uv_timer_start(
       deadline_timer_,
       [](uv_timer_t* timer) { static_cast<TimerData*>(timer->data)->runner->OnDeadline(); },
-      static_cast<uint64_t>(absl::ToInt64Milliseconds(after)) + 1, 0);
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(left)) + 1, 0);
+  deadline_armed_ = true;
 }
 
 void InvocationRunner::OnDeadline() {

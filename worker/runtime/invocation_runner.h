@@ -69,7 +69,11 @@ class InvocationRunner final : public js::JsHost {
   // V8 posted a task for the isolate (from any thread: see Begin()).
   void OnPlatformTask();
   void OnDeadline();
+  // Sets the current phase's wall deadline. Its uv timer is armed only when
+  // the runner goes back to the loop to wait (ArmDeadline): while JavaScript
+  // runs, the watchdog enforces the deadline.
   void StartDeadline(absl::Duration after);
+  void ArmDeadline();
 
   Executor& executor_;
   IsolatePool& pool_;
@@ -87,9 +91,11 @@ class InvocationRunner final : public js::JsHost {
   absl::Time started_;
   absl::Time deadline_;  // wall limit of the current phase
   absl::Duration cpu_used_;
+  int turns_ = 0;  // begun so far
   // Timers set by JavaScript, by id; each uv timer is freed in its close callback.
   std::unordered_map<uint32_t, uv_timer_t*> timers_;
-  uv_timer_t* deadline_timer_ = nullptr;
+  uv_timer_t* deadline_timer_ = nullptr;  // created on first ArmDeadline()
+  bool deadline_armed_ = false;
   // One-shot timers for V8's delayed foreground tasks.
   std::vector<uv_timer_t*> platform_timers_;
   InvokeOptions options_;

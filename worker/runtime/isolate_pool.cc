@@ -111,21 +111,26 @@ absl::StatusOr<IsolatePool::Lease> IsolatePool::Acquire(const FunctionKey& key) 
 
 void IsolatePool::Release(Lease lease) {
   const std::string name = lease.function->key.ToString();
-  size_t bytes = lease.isolate->condemned() ? 0 : lease.isolate->MeasureMemory();
+  size_t bytes = lease.isolate->condemned() ? 0 : lease.isolate->RecentMemory();
   absl::MutexLock lock(&mu_);
-  memory_bytes_ -= measured_[lease.isolate.get()];
-  measured_.erase(lease.isolate.get());
+  auto counted = measured_.find(lease.isolate.get());
+  if (counted != measured_.end()) memory_bytes_ -= counted->second;
   auto found = versions_.find(name);
   // Unloaded, reloaded (another snapshot) or condemned: never reuse.
   if (found == versions_.end() || found->second.function != lease.function ||
       lease.isolate->condemned()) {
+    if (counted != measured_.end()) measured_.erase(counted);
     if (found != versions_.end()) found->second.busy--;
     DisposeLater(std::move(lease.isolate));
     return;
   }
   Version& version = found->second;
   version.busy--;
-  measured_[lease.isolate.get()] = bytes;
+  if (counted != measured_.end()) {
+    counted->second = bytes;
+  } else {
+    measured_[lease.isolate.get()] = bytes;
+  }
   memory_bytes_ += bytes;
   AddIdleLocked(name, version, std::move(lease.isolate), /*most_recent=*/true);
   EnforceBudgetLocked();

@@ -92,8 +92,9 @@ class IsolatePool {
   // thread (cold). NotFound when the version is not loaded; the boot's error
   // otherwise.
   absl::StatusOr<Lease> Acquire(const FunctionKey& key);
-  // Returns an isolate. A condemned one, or one of an unloaded version, is
-  // disposed; others become idle (most recently used).
+  // Returns an isolate (not locked: see JsIsolate::Lock). A condemned one, or
+  // one of an unloaded version, is disposed; others become idle (most
+  // recently used), counted at JsIsolate::RecentMemory().
   void Release(Lease lease);
 
   PoolStats Stats();

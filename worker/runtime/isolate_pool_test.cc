@@ -13,11 +13,14 @@
 namespace kiln::worker {
 namespace {
 
-std::shared_ptr<const LoadedFunction> MakeFunction(const std::string& name, uint64_t version) {
+std::shared_ptr<const LoadedFunction> MakeFunction(
+    const std::string& name, uint64_t version,
+    const std::string& source =
+        "let n = 0; export default { fetch() { return new Response(String(++n)); } };") {
   const js::RuntimeSpec& spec = api::KilnRuntime();
   Bundle bundle;
   bundle.main_module = "index.js";
-  bundle.files["index.js"] = "let n = 0; export default { fetch() { return new Response(String(++n)); } };";
+  bundle.files["index.js"] = source;
   auto built = testing::TestBuilder().Build(bundle, {});
   EXPECT_TRUE(built.ok()) << built.status();
   auto function = std::make_shared<LoadedFunction>();
@@ -126,6 +129,37 @@ TEST(IsolatePoolTest, IdleIsolatesAreEvictedLeastRecentlyUsedUnderTheBudget) {
   }
   EXPECT_GE(newest_idle, 1);
   EXPECT_EQ(oldest_idle, 0);
+}
+
+// An idle isolate is counted with what its module state holds: releases reuse
+// a measurement only until the heap is collected or kMemoryReuses went by.
+TEST(IsolatePoolTest, IdleMemoryCountsWhatInvocationsLeftInModuleState) {
+  IsolatePool pool(api::KilnRuntime(), 1u << 30);
+  auto function = MakeFunction("hoarder", 1, R"JS(
+    const kept = [];
+    export default {
+      fetch(request) {
+        if (request.url.endsWith('/keep')) kept.push(new Array(1 << 20).fill(1.5));  // 8 MiB
+        return new Response(String(kept.length));
+      },
+    };
+  )JS");
+  pool.Load(function);
+  WaitForIdle(pool, function->key, 1);
+  auto run = [&](const std::string& path) {
+    auto lease = pool.Acquire(function->key);
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    HttpRequest request;
+    request.url = "http://hoarder.acme.localhost" + path;
+    EXPECT_EQ(lease->isolate->StartFetch(request, nullptr).state, js::TurnResult::State::kDone);
+    lease->isolate->Finish();
+    pool.Release(std::move(*lease));
+  };
+  run("/");
+  const size_t before = pool.Stats().memory_bytes;
+  for (int i = 0; i < 4; ++i) run("/keep");  // 32 MiB kept
+  for (int i = 0; i <= js::JsIsolate::kMemoryReuses; ++i) run("/");
+  EXPECT_GE(pool.Stats().memory_bytes, before + (30u << 20));
 }
 
 }  // namespace

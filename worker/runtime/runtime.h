@@ -75,6 +75,11 @@ class WorkerRuntime {
   // The caller of invocation `id` can take `bytes` more of its streamed body.
   void GrantCredit(uint64_t id, size_t bytes);
 
+  // `done` and ResponseBodyWriter calls run on an executor thread inside a
+  // TurnBatch (common/turn_batch.h): stream writes they start may be deferred
+  // to the end of that executor's loop iteration, so the answers of one
+  // iteration leave together.
+
   // Builds and runs a small function that touches the lazily loaded parts of
   // V8 and ICU (time zone, locale data, regexps, JSON, randomness), so they
   // are loaded before the sandbox stops the process opening files.

@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/turn_batch.h"
 #include "worker/api/natives.h"
 #include "worker/runtime/testing/test_builder.h"
 
@@ -116,6 +117,39 @@ TEST_F(RuntimeTest, FetchSeesRequestAndReturnsResponse) {
                                      ::testing::Pair("set-cookie", "b=2")));
 }
 
+// A write `done` defers (TurnBatch) runs on the same executor thread, after
+// `done`, when that loop iteration ends.
+TEST_F(RuntimeTest, WritesDeferredInDoneRunAtTheEndOfTheExecutorsTurn) {
+  struct Seen {
+    absl::Mutex mu;
+    bool deferred ABSL_GUARDED_BY(mu) = false;
+    bool ran_after_done ABSL_GUARDED_BY(mu) = false;
+    bool same_thread ABSL_GUARDED_BY(mu) = false;
+  };
+  auto seen = std::make_shared<Seen>();
+  absl::AnyInvocable<void()> outside = [] {};
+  EXPECT_FALSE(TurnBatch::Defer(outside));  // not an executor thread
+  FunctionKey key = Deploy("batched", "export default { fetch() { return new Response('ok'); } };");
+  runtime_.Invoke(key, HttpRequest{.url = "http://batched.acme.localhost/"}, "req-1",
+                  [seen](InvocationOutcome outcome) {
+                    EXPECT_EQ(outcome.status, Status::kOk);
+                    const std::thread::id done_thread = std::this_thread::get_id();
+                    absl::AnyInvocable<void()> write = [seen, done_thread] {
+                      absl::MutexLock lock(&seen->mu);
+                      seen->ran_after_done = seen->deferred;
+                      seen->same_thread = std::this_thread::get_id() == done_thread;
+                    };
+                    const bool deferred = TurnBatch::Defer(write);
+                    absl::MutexLock lock(&seen->mu);
+                    seen->deferred = deferred;
+                  });
+  auto ran = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(seen->mu) { return seen->ran_after_done; };
+  absl::MutexLock lock(&seen->mu);
+  EXPECT_TRUE(seen->mu.AwaitWithTimeout(absl::Condition(&ran), absl::Seconds(5)));
+  EXPECT_TRUE(seen->deferred);
+  EXPECT_TRUE(seen->same_thread);
+}
+
 TEST_F(RuntimeTest, EnvIsReadOnly) {
   FunctionKey key = Deploy("env", R"JS(
     export default {
@@ -183,6 +217,31 @@ TEST_F(RuntimeTest, WaitUntilRunsAfterTheResponse) {
   EXPECT_FALSE(LogContains("background done"));
   for (int i = 0; i < 200 && !LogContains("background done"); ++i) absl::SleepFor(absl::Milliseconds(5));
   EXPECT_TRUE(LogContains("background done"));
+}
+
+// ctx.waitUntil() called after the handler's result settled (later in the
+// same turn, and from a timer after the response) is still waited for.
+TEST_F(RuntimeTest, WaitUntilAddedAfterTheResultSettledStillRuns) {
+  FunctionKey key = Deploy("late", R"JS(
+    export default {
+      fetch(request, env, ctx) {
+        let chain = Promise.resolve();
+        for (let i = 0; i < 50; ++i) chain = chain.then(() => {});
+        chain.then(() => ctx.waitUntil(new Promise((resolve) => setTimeout(() => {
+          console.log('late work done');
+          ctx.waitUntil(new Promise((next) => setTimeout(() => { console.log('later work done'); next(); }, 5)));
+          resolve();
+        }, 5))));
+        return new Response('early');
+      },
+    };
+  )JS");
+  InvocationOutcome outcome = Get(key);
+  ASSERT_EQ(outcome.status, Status::kOk) << outcome.error;
+  EXPECT_EQ(outcome.http.body, "early");
+  for (int i = 0; i < 200 && !LogContains("later work done"); ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_TRUE(LogContains("late work done"));
+  EXPECT_TRUE(LogContains("later work done"));
 }
 
 TEST_F(RuntimeTest, WaitUntilBudgetCancelsLingeringWork) {
@@ -349,6 +408,13 @@ constexpr char kHostile[] = R"JS(
         case 'json': return new Response(String(JSON.parse('['.repeat(1e7))));
         case 'regexp': return new Response(String(/(a*)*b/.exec('a'.repeat(40))));
         case 'forever': await new Promise(() => setInterval(() => {}, 5));
+        case 'slices': {  // CPU spread over many timer turns
+          let x = 0;
+          for (;;) {
+            for (let i = 0; i < 2e5; ++i) x += Math.sqrt(i);
+            await new Promise((resolve) => setTimeout(resolve, 0));
+          }
+        }
         case 'big': return new Response('x'.repeat(2 << 20));
       }
       return new Response(`counter=${counter}`);
@@ -376,6 +442,14 @@ TEST_F(HostileTest, InfiniteLoopHitsCpuLimit) {
   EXPECT_EQ(outcome.error, "cpu limit exceeded");
   EXPECT_GE(outcome.cpu, absl::Milliseconds(50));
   EXPECT_LT(outcome.cpu, absl::Milliseconds(500));
+}
+
+// The CPU limit counts every turn, not only the first (see Watchdog).
+TEST_F(HostileTest, CpuSpreadOverManyTurnsHitsCpuLimit) {
+  InvocationOutcome outcome = Get(hostile_, "/slices");
+  EXPECT_EQ(outcome.status, Status::kBreach);
+  EXPECT_EQ(outcome.error, "cpu limit exceeded");
+  EXPECT_GE(outcome.cpu, absl::Milliseconds(50));
 }
 
 TEST_F(HostileTest, ArrayMemoryBombHitsMemoryLimit) {

@@ -28,9 +28,12 @@ Watchdog::~Watchdog() {
 
 int64_t Watchdog::ThreadCpuNanos() { return ClockNanos(CLOCK_THREAD_CPUTIME_ID); }
 
+int64_t Watchdog::MonotonicNanos() { return ClockNanos(CLOCK_MONOTONIC); }
+
 Watchdog::Slot* Watchdog::Register() {
   auto slot = std::make_unique<Slot>();
   pthread_getcpuclockid(pthread_self(), &slot->cpu_clock_);
+  slot->read_at_ns_ = MonotonicNanos() - 2 * absl::ToInt64Nanoseconds(kClockReuse);  // stale
   absl::MutexLock lock(&mu_);
   Slot* raw = slot.get();
   int index = slot_count_.load();
@@ -42,11 +45,18 @@ Watchdog::Slot* Watchdog::Register() {
 }
 
 void Watchdog::BeginTurn(Slot* slot, js::JsIsolate* isolate, absl::Duration cpu_budget,
-                         absl::Time wall_deadline) {
+                         absl::Time wall_deadline, bool approximate) {
+  const int64_t now = MonotonicNanos();
+  slot->turn_began_ns_ = now;
+  slot->approximate_ = approximate;
+  if (!approximate || now - slot->read_at_ns_ >= absl::ToInt64Nanoseconds(kClockReuse)) {
+    slot->read_cpu_ns_ = ThreadCpuNanos();
+    slot->read_at_ns_ = now;
+  }
   {
     absl::MutexLock lock(&slot->mu_);
     slot->isolate_ = isolate;
-    slot->cpu_start_ns_ = ThreadCpuNanos();
+    slot->cpu_start_ns_ = slot->read_cpu_ns_;
     slot->cpu_budget_ns_ = absl::ToInt64Nanoseconds(cpu_budget);
     slot->wall_deadline_ = wall_deadline;
   }
@@ -59,9 +69,20 @@ void Watchdog::BeginTurn(Slot* slot, js::JsIsolate* isolate, absl::Duration cpu_
 
 absl::Duration Watchdog::EndTurn(Slot* slot) {
   slot->busy_.store(false);
-  absl::MutexLock lock(&slot->mu_);
-  slot->isolate_ = nullptr;
-  return absl::Nanoseconds(ThreadCpuNanos() - slot->cpu_start_ns_);
+  {
+    absl::MutexLock lock(&slot->mu_);
+    slot->isolate_ = nullptr;
+  }
+  const int64_t now = MonotonicNanos();
+  const int64_t wall = now - slot->turn_began_ns_;
+  if (slot->approximate_ && wall < absl::ToInt64Nanoseconds(kClockReuse)) {
+    return absl::Nanoseconds(wall);
+  }
+  const int64_t cpu = ThreadCpuNanos();
+  const int64_t used = cpu - slot->read_cpu_ns_;
+  slot->read_cpu_ns_ = cpu;
+  slot->read_at_ns_ = now;
+  return absl::Nanoseconds(used);
 }
 
 bool Watchdog::ScanSlots() {

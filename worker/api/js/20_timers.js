@@ -59,5 +59,5 @@ internals.runTimer = (id) => {
 };
 
 function clearAllTimers() {
-  timers.clear();
+  if (timers.size !== 0) timers.clear();  // clear() allocates a new table even when empty
 }

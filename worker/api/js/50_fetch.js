@@ -453,19 +453,18 @@ class Response extends Body {
   // [status, flat headers, body, reader]: a stream body is read here to the
   // end, unless the caller can take it streamed (`streamed`): then body is
   // null and `reader` (the locked stream's reader) is pumped by pumpBody.
-  static async _toWire(response, streamed) {
-    let body = response._peekBody();
-    let reader = null;
+  // [status, flat headers, body, stream reader]; a promise of it only when a
+  // stream body is read whole first.
+  static _toWire(response, streamed) {
+    const body = response._peekBody();
     if (isReadableStream(body)) {
       if (streamed) {
         if (response.bodyUsed || body.locked) throw new TypeError('The response body is locked or already read');
-        reader = response._takeBody().getReader();
-        body = null;
-      } else {
-        body = await response.bytes();
+        return [response.#status, Headers._flat(response.#headers), null, response._takeBody().getReader()];
       }
+      return response.bytes().then((bytes) => [response.#status, Headers._flat(response.#headers), bytes, null]);
     }
-    return [response.#status, Headers._flat(response.#headers), body, reader];
+    return [response.#status, Headers._flat(response.#headers), body, null];
   }
 }
 

@@ -11,6 +11,7 @@ class ExecutionContext {
   waitUntil(promise) {
     if (invocation === null) throw new Error('ctx.waitUntil() called after the invocation ended');
     invocation.waitUntil.push(Promise.resolve(promise).catch(reportError));
+    natives.waitUntilAdded();  // without it, the host skips waitUntilSettled()
   }
   passThroughOnException() {}
 }
@@ -67,7 +68,8 @@ internals.dispatchFetch = (method, url, flatHeaders, body, streamed) => run(asyn
     throw new TypeError(`the fetch handler must return a Response, not ${response === null ? 'null' : typeof response}`);
   }
   if (response.type === 'error') throw new TypeError('the fetch handler returned Response.error()');
-  const wire = await Response._toWire(response, streamed);
+  let wire = Response._toWire(response, streamed);
+  if (!Array.isArray(wire)) wire = await wire;
   invocation.bodyReader = wire[3];
   return [wire[0], wire[1], wire[2], wire[3] !== null];
 });
