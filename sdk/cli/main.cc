@@ -43,9 +43,10 @@ command. Run `kiln COMMAND --help` for a command's options. Reference: sdk/READM
 void AddPlatformOptions(CLI::App* command, PlatformOptions& options) {
   command->add_option("--http", options.http, "where the HTTP gateway listens, HOST:PORT")
       ->capture_default_str();
-  command->add_option("--workers", options.workers, "worker processes to run")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  command
+      ->add_option("--workers", options.workers,
+                   "worker processes to run (default: one per two cores, at least one)")
+      ->check(CLI::Range(1, 256));
   command
       ->add_option("--base-domain", options.base_domain,
                    "functions answer at http://NAME.TENANT.BASE-DOMAIN:PORT/")

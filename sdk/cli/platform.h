@@ -12,7 +12,7 @@ namespace kiln::sdk::cli {
 
 struct PlatformOptions {
   std::string http = "127.0.0.1:8080";  // --http: where the HTTP gateway listens
-  int workers = 2;                      // --workers
+  int workers = -1;                     // --workers; -1: kiln-scheduler's default
   std::string base_domain = "localhost";
   std::string scheduler_binary;  // --scheduler-binary; "" : see FindSchedulerBinary
 };

@@ -35,17 +35,17 @@ bool Executable(const std::string& path) {
 }  // namespace
 
 std::vector<std::string> SchedulerArgv(const SchedulerCommand& command) {
-  return {command.binary,
-          "--data-dir",
-          command.data_dir,
-          "--api",
-          command.api,
-          "--workers",
-          absl::StrCat(command.workers),
-          "--http",
-          command.http,
-          "--base-domain",
-          command.base_domain};
+  std::vector<std::string> argv = {command.binary, "--data-dir", command.data_dir, "--api",
+                                   command.api};
+  if (command.workers >= 0) {
+    argv.push_back("--workers");
+    argv.push_back(absl::StrCat(command.workers));
+  }
+  for (const std::string& arg : {std::string("--http"), command.http,
+                                 std::string("--base-domain"), command.base_domain}) {
+    argv.push_back(arg);
+  }
+  return argv;
 }
 
 absl::StatusOr<std::string> FindSchedulerBinary(const std::string& flag) {

@@ -29,7 +29,7 @@ struct SchedulerCommand {
   std::string data_dir;
   std::string api = "127.0.0.1:7000";
   std::string http = "127.0.0.1:8080";
-  int workers = 2;
+  int workers = -1;  // -1: kiln-scheduler's default (one per two cores)
   std::string base_domain = "localhost";
 };
 

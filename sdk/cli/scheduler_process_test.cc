@@ -17,6 +17,12 @@ TEST(SchedulerProcessTest, CommandLineMatchesTheSchedulersFlags) {
   SchedulerCommand command;
   command.binary = "/opt/kiln-scheduler";
   command.data_dir = ".kiln";
+  // No --workers given: the scheduler's own default.
+  EXPECT_THAT(SchedulerArgv(command),
+              ::testing::ElementsAre("/opt/kiln-scheduler", "--data-dir", ".kiln", "--api",
+                                     "127.0.0.1:7000", "--http", "127.0.0.1:8080",
+                                     "--base-domain", "localhost"));
+  command.workers = 2;
   EXPECT_THAT(SchedulerArgv(command),
               ::testing::ElementsAre("/opt/kiln-scheduler", "--data-dir", ".kiln", "--api",
                                      "127.0.0.1:7000", "--workers", "2", "--http", "127.0.0.1:8080",
