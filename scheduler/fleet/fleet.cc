@@ -1,6 +1,6 @@
-// Fleet: per-stream state, dispatch and retry rules, the writer, monitor and
-// loader threads. Lock order: Fleet::mu_, then a connection's Outbox lock; the
-// writer threads take only their Outbox lock.
+// Fleet: per-stream state and its outbox, dispatch and retry rules, the
+// monitor and loader threads. Lock order: Fleet::mu_, then a connection's
+// Outbox lock; a write's end takes only its Outbox lock.
 #include "scheduler/fleet/fleet.h"
 
 #include <algorithm>
@@ -86,6 +86,20 @@ struct Fleet::PendingBuild {
 // starts the write on its own thread; the write's end starts the next. An
 // Invoke frame counts as dispatched once a write has taken it; Close()
 // returns the rest, which no worker has seen.
+namespace {
+
+// Defers the write starts of a scope (TurnBatch) to its end; declared before
+// a lock in the same scope, the writes start once that lock is released.
+class WritesAfterScope {
+ public:
+  WritesAfterScope() { TurnBatch::Begin(); }
+  ~WritesAfterScope() { TurnBatch::End(); }
+  WritesAfterScope(const WritesAfterScope&) = delete;
+  WritesAfterScope& operator=(const WritesAfterScope&) = delete;
+};
+
+}  // namespace
+
 class Fleet::Outbox {
  public:
   struct Item {
@@ -104,7 +118,10 @@ class Fleet::Outbox {
       writing_ = true;  // this thread starts the next write, now or at its turn's end
     }
     // The gateway's loop gathers the frames its requests queue during one
-    // turn: they leave together when the turn ends.
+    // turn: they leave together when the turn ends. Otherwise the write
+    // starts here, still under Fleet::mu_ (a small frame: microseconds);
+    // loads and builds, which are large, are queued inside a TurnBatch and
+    // start after the lock is released (LoaderMain, Build).
     absl::AnyInvocable<void()> start = [this] { StartWrite(); };
     if (!TurnBatch::Defer(start)) StartWrite();
   }
@@ -128,7 +145,7 @@ class Fleet::Outbox {
       Fleet::Release(conn_);
       return;
     }
-    stream_->StartWrite(writing_frame_);  // outside the lock: it may complete inline
+    stream_->StartWrite(writing_frame_);  // outside the Outbox lock: it may complete inline
   }
 
   // The outstanding write ended. Starts the next one, if any. True when the
@@ -347,11 +364,12 @@ Fleet::Connection* Fleet::Open(WorkerStream* stream) {
   conn->connected = absl::Now();
   absl::MutexLock lock(&mu_);
   if (stopping_) {
-    // Refused at its first frame (or when its reads end).
+    // Refused at its first frame (or when its reads end, if none comes
+    // before the server's shutdown cancels the call): no Cancel, so the
+    // worker reads the status as the reason.
     conn->state = Connection::State::kDead;
     conn->end_status = absl::UnavailableError("the scheduler is shutting down");
     conn->outbox.Close();
-    stream->Cancel();
     return conn;
   }
   conn->id = ++next_connection_;
@@ -905,6 +923,9 @@ void Fleet::LoaderMain() {
     }
     Deferred deferred;
     {
+      // The snapshot (up to 256 MiB) is serialized when its write starts:
+      // after the lock is released, not under it.
+      WritesAfterScope writes;
       absl::MutexLock lock(&mu_);
       auto conn_it = connections_.find(job.connection);
       if (conn_it == connections_.end()) continue;  // it died; Kill re-dispatched the waiters
@@ -1117,7 +1138,14 @@ absl::StatusOr<v1::BuildResult> Fleet::Build(v1::BuildSnapshot build, absl::Dura
                        options_.max_frame_bytes, " bytes)"));
     }
     conn->builds[pending.id] = &pending;
+    // The bundle (up to 256 MiB) is serialized when its write starts: after
+    // the lock is released, not under it. (The connection may die meanwhile:
+    // Kill marks the build lost.)
+    TurnBatch::Begin();
     conn->outbox.Push(std::move(frame));
+    mu_.Unlock();
+    TurnBatch::End();
+    mu_.Lock();
     mu_.AwaitWithDeadline(absl::Condition(&pending.done), deadline);
     if (!pending.done) {
       auto it = connections_.find(pending.connection);

@@ -57,7 +57,8 @@ class LogConsumer {
  public:
   virtual ~LogConsumer() = default;
   // Entries of versions loaded on the worker that sent them (others are
-  // dropped). Called on a stream's reader thread: must not block.
+  // dropped). Called on the gRPC thread that read the frame (shared by every
+  // worker stream): must not block.
   virtual void OnLogs(std::vector<kiln::v1::LogEntry> entries) = 0;
 };
 
@@ -121,8 +122,8 @@ struct FleetOptions {
 // Receives a streamed HTTP response body (see InvocationRequest::body), in
 // order: data, then one OnEnd (OK when complete; otherwise why it broke off:
 // Aborted with the worker's reason, Unavailable when the worker was lost).
-// Called on stream reader threads, never under the Fleet's lock; must not
-// block.
+// Called on gRPC callback threads (shared by every worker stream), never
+// under the Fleet's lock; must not block.
 class ResponseBodySink {
  public:
   virtual ~ResponseBodySink() = default;
@@ -160,8 +161,9 @@ struct InvocationReply {
 using InvocationCallback = absl::AnyInvocable<void(absl::StatusOr<InvocationReply>)>;
 
 // The connected workers and the work in flight on them. Owned by the
-// scheduler's main; thread-safe. Its own threads: one writer per stream, a
-// monitor (heartbeat and answer deadlines), and `loader_threads` loaders.
+// scheduler's main; thread-safe. Its own threads: a monitor (heartbeat and
+// answer deadlines) and `loader_threads` loaders; stream events arrive on
+// gRPC's callback threads.
 // Callbacks (InvocationCallback, LogConsumer, FleetObserver) run on those
 // threads or the caller's, never under the Fleet's lock, and must not block.
 class Fleet {

@@ -44,10 +44,21 @@ class FakeStream final : public WorkerStream {
 
   // ---- the Fleet's side ----
   void StartWrite(const v1::SchedulerFrame& frame) override {
-    absl::MutexLock lock(&mu_);
-    EXPECT_FALSE(writing_.has_value()) << "two writes outstanding";
-    EXPECT_FALSE(released_.has_value()) << "a write after Release";
-    writing_ = frame;
+    Fleet* fleet;
+    Fleet::Connection* conn;
+    {
+      absl::MutexLock lock(&mu_);
+      EXPECT_FALSE(writing_.has_value()) << "two writes outstanding";
+      EXPECT_FALSE(released_.has_value()) << "a write after Release";
+      if (!inline_writes_ || stalled_ || fleet_ == nullptr) {
+        writing_ = frame;  // the writer thread completes it
+        return;
+      }
+      Deliver(frame);
+      fleet = fleet_;
+      conn = conn_;
+    }
+    fleet->OnWriteDone(conn, true);  // completed inside StartWrite, as gRPC may
   }
   void Cancel() override {
     absl::MutexLock lock(&mu_);
@@ -134,6 +145,11 @@ class FakeStream final : public WorkerStream {
     absl::MutexLock lock(&mu_);
     stalled_ = stalled;
   }
+  // Writes complete inside StartWrite (when not stalled).
+  void CompleteWritesInline() {
+    absl::MutexLock lock(&mu_);
+    inline_writes_ = true;
+  }
   bool cancelled() {
     absl::MutexLock lock(&mu_);
     return cancelled_;
@@ -144,6 +160,19 @@ class FakeStream final : public WorkerStream {
   }
 
  private:
+  void Deliver(const v1::SchedulerFrame& frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (frame.has_batch()) {  // frames queued together arrive as one batch
+      EXPECT_GE(frame.batch().frames_size(), 2);
+      for (const v1::SchedulerFrame& inner : frame.batch().frames()) {
+        EXPECT_FALSE(inner.has_batch());
+        outbound_.push_back(inner);
+      }
+      ++batches_;
+    } else {
+      outbound_.push_back(frame);
+    }
+  }
+
   // Completes writes: delivers each to the worker's side unless the stream
   // is stalled; a broken stream fails it.
   void WriterMain() {
@@ -161,19 +190,7 @@ class FakeStream final : public WorkerStream {
             this));
         if (stopping_) return;
         ok = !cancelled_ && !closed_;
-        if (ok) {
-          const v1::SchedulerFrame& frame = *writing_;
-          if (frame.has_batch()) {  // frames queued together arrive as one batch
-            EXPECT_GE(frame.batch().frames_size(), 2);
-            for (const v1::SchedulerFrame& inner : frame.batch().frames()) {
-              EXPECT_FALSE(inner.has_batch());
-              outbound_.push_back(inner);
-            }
-            ++batches_;
-          } else {
-            outbound_.push_back(frame);
-          }
-        }
+        if (ok) Deliver(*writing_);
         writing_.reset();
         fleet = fleet_;
         conn = conn_;
@@ -193,6 +210,7 @@ class FakeStream final : public WorkerStream {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stalled_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool inline_writes_ ABSL_GUARDED_BY(mu_) = false;
   int batches_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread writer_;
 };
@@ -547,6 +565,67 @@ TEST_F(FleetTest, InvocationsQueuedInOneLoopTurnLeaveInOneMessage) {
   first.Wait();
   alone.Wait();
   for (Outcome& outcome : outcomes) outcome.Wait();
+}
+
+TEST_F(FleetTest, WritesThatCompleteInsideStartWriteKeepOrderAndBatches) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  worker.stream().CompleteWritesInline();
+  Outcome first;
+  fleet_->Invoke(Request("hello"), first.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  const uint64_t first_id = Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id();
+  std::vector<Outcome> outcomes(3);
+  TurnBatch::Begin();
+  for (Outcome& outcome : outcomes) fleet_->Invoke(Request("hello"), outcome.Callback());
+  TurnBatch::End();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(Expect(worker, v1::SchedulerFrame::kInvoke).invoke().invocation_id());
+  EXPECT_TRUE(ids[0] < ids[1] && ids[1] < ids[2]);
+  worker.Answer(first_id, "a");
+  for (uint64_t id : ids) worker.Answer(id, "b");
+  EXPECT_EQ((*first.Wait())->result.http().body(), "a");
+  for (Outcome& outcome : outcomes) EXPECT_EQ((*outcome.Wait())->result.http().body(), "b");
+}
+
+TEST_F(FleetTest, AStreamThatEndsWhileItsWriteWaitsForTheTurnsEndIsReleased) {
+  Start();
+  FakeWorker& worker = AddWorker("w1");
+  Outcome first;
+  fleet_->Invoke(Request("hello"), first.Callback());
+  Expect(worker, v1::SchedulerFrame::kLoad);
+  worker.LoadOk(Ref("hello"));
+  Expect(worker, v1::SchedulerFrame::kInvoke);
+  absl::SleepFor(absl::Milliseconds(20));  // no write outstanding
+
+  Outcome deferred;
+  TurnBatch::Begin();
+  fleet_->Invoke(Request("hello"), deferred.Callback());  // its write waits for End
+  worker.stream().Close();                                  // the worker dies meanwhile
+  absl::SleepFor(absl::Milliseconds(50));                   // its reads end; Kill retries
+  EXPECT_FALSE(worker.Served(absl::ZeroDuration()).has_value());  // held by the deferred write
+  TurnBatch::End();
+  std::optional<absl::Status> served = worker.Served();
+  ASSERT_TRUE(served.has_value());
+  EXPECT_TRUE(served->ok()) << *served;
+  std::optional<absl::StatusOr<InvocationReply>> lost = first.Wait();
+  ASSERT_TRUE(lost.has_value() && lost->ok());
+  EXPECT_EQ((*lost)->result.error().kind(), v1::InvocationError::WORKER_LOST);
+  std::optional<absl::StatusOr<InvocationReply>> retried = deferred.Wait();
+  ASSERT_TRUE(retried.has_value());
+  EXPECT_EQ(retried->status().code(), absl::StatusCode::kUnavailable);  // never dispatched; no worker left
+}
+
+TEST_F(FleetTest, AWorkerConnectingDuringShutdownIsToldWhyNotCancelled) {
+  Start();
+  fleet_->Stop();
+  workers_.push_back(std::make_unique<FakeWorker>(*fleet_, "late"));
+  std::optional<absl::Status> served = workers_.back()->Served();
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(served->code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(served->message(), HasSubstr("shutting down"));
+  EXPECT_FALSE(workers_.back()->stream().cancelled());
 }
 
 // Collects a streamed body the Fleet relays.

@@ -32,7 +32,8 @@ class WorkerStream {
   // The Fleet is done with this stream (its reads ended, or it refused the
   // worker, and no write is outstanding) and never touches it again. The
   // transport ends the stream with `status`: OK, or why the worker was
-  // refused. Called once, from inside one of the Fleet's stream events.
+  // refused. Called once: from inside one of the Fleet's stream events, or
+  // where a deferred write start runs (TurnBatch::End).
   virtual void Release(absl::Status status) = 0;
 
   // The worker's address, for messages.

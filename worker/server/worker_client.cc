@@ -1,5 +1,5 @@
-// WorkerClient: the Connect stream's reader loop, writer thread, builder
-// thread and heartbeats.
+// WorkerClient: the Connect stream's reactor, its write token and holds, the
+// builder thread and the ticker (heartbeats, log flushes).
 #include "worker/server/worker_client.h"
 
 #include <unistd.h>
@@ -122,19 +122,22 @@ void WorkerClient::Send(v1::WorkerFrame frame) {
     absl::MutexLock lock(&mu_);
     if (broken_ || writes_done_) return;  // the stream is over: nobody to tell
     outbox_.push_back(std::move(frame));
-    if (writing_ || write_deferred_) return;  // that write's end takes it
-    write_deferred_ = true;
+    if (writing_) return;  // that write's end takes it
   }
   // An executor gathers the answers of the tasks it runs in one turn: they
-  // leave together when the turn ends.
+  // leave together when the turn ends (one deferred start per thread and
+  // turn; another thread's Send may write them sooner).
+  thread_local WorkerClient* deferred_on_this_thread = nullptr;
+  if (deferred_on_this_thread == this) return;
   absl::AnyInvocable<void()> start = [this] {
-    {
-      absl::MutexLock lock(&mu_);
-      write_deferred_ = false;
-    }
+    deferred_on_this_thread = nullptr;
     MaybeWrite();
   };
-  if (!TurnBatch::Defer(start)) start();
+  if (TurnBatch::Defer(start)) {
+    deferred_on_this_thread = this;
+  } else {
+    MaybeWrite();
+  }
 }
 
 void WorkerClient::MaybeWrite() {
@@ -151,7 +154,11 @@ void WorkerClient::MaybeWrite() {
     }
     if (outbox_.empty()) {
       if (!closing_) return;
-      writes_done_ = true;  // drained and everything sent: end this side
+      // Drained and everything sent: end this side. Under the lock, so the
+      // hold cannot be released (and the call end) before it is issued; it
+      // never calls back inline.
+      writes_done_ = true;
+      reactor_->StartWritesDone();
       end_writes = true;
     } else {
       // Frames queued together leave in one batch message; a large one (a
@@ -179,7 +186,6 @@ void WorkerClient::MaybeWrite() {
     }
   }
   if (end_writes) {
-    reactor_->StartWritesDone();
     ReleaseHold();
     return;
   }
@@ -396,7 +402,13 @@ void WorkerClient::HandleInvoke(const v1::Invoke& invoke) {
 
 
 absl::Status WorkerClient::Serve() {
-  reactor_->ReadNext();
+  {
+    // From outside a reaction: only while the hold keeps the call alive (the
+    // stream may have ended since Connect; then OnDone has run or will).
+    // StartRead never calls back inline.
+    absl::MutexLock lock(&mu_);
+    if (!hold_released_) reactor_->ReadNext();
+  }
   grpc::Status status;
   bool drained;
   {
@@ -426,7 +438,10 @@ void WorkerClient::OnFrame(v1::SchedulerFrame& frame) {
   if (!acked) {
     // The first frame: RegisterAck. Serve reads on.
     if (!frame.has_register_ack()) {
-      reactor_->context.TryCancel();  // not our scheduler: the reads end
+      // Not our scheduler: cancel, and read on so the failed read ends the
+      // reads (OnReadsEnded) and Connect sees it.
+      reactor_->context.TryCancel();
+      reactor_->ReadNext();
       return;
     }
     absl::MutexLock lock(&mu_);

@@ -117,7 +117,6 @@ class WorkerClient {
   // OnWriteDone.
   v1::WorkerFrame writing_frame_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool write_deferred_ ABSL_GUARDED_BY(mu_) = false;  // a Send's write waits for its turn's end
   bool broken_ ABSL_GUARDED_BY(mu_) = false;   // a write failed: write no more
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // drained: end this side once all is sent
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
