@@ -1,7 +1,8 @@
 // End-to-end tests of streamed HTTP bodies through a real kiln-scheduler and kiln-worker.
 // The gateway, the fleet and a sandboxed worker, driven over HTTP and
-// Control: a 100 MiB download in bounded scheduler memory, chunks that arrive
-// as produced, a graceful shutdown that lets a body finish, cancellation when
+// Control: a 100 MiB download in bounded scheduler memory (HTTP/1.1 and
+// HTTP/2), chunks that arrive as produced, a graceful shutdown that lets a
+// body finish, cancellation when
 // the client leaves (while the handler awaits, mid-body, while the body is
 // quiet), a stream that throws or hits the CPU limit (truncated, logged), and
 // request bodies (read as a stream; 413 over the function's limit).
@@ -353,6 +354,44 @@ TEST_F(StreamingTest, HundredMebibyteDownloadStreamsInBoundedSchedulerMemory) {
               "peak RSS %.1f MiB, +%.1f MiB\n",
               absl::ToDoubleSeconds(took - paused_for), peak_before / double(kMiB),
               growth / double(kMiB));
+}
+
+// HTTP/2 (cleartext, prior knowledge), by curl (installed by ops/setup): the
+// same body, paced by the client's HTTP/2 flow control instead of TCP's.
+TEST_F(StreamingTest, HundredMebibyteDownloadOverHttp2StreamsInBoundedSchedulerMemory) {
+  Deploy("download", kDownload, CpuMs(30000));
+  ASSERT_EQ(Fetch(Request("download", "/?mib=1")).body.size(), kMiB);  // warm
+
+  const size_t peak_before = PeakRss(scheduler_->pid());
+  ASSERT_GT(peak_before, 0u);
+  const std::string out = absl::StrCat(::testing::TempDir(), "/h2-download.bin");
+  const std::string command = absl::StrCat(
+      "curl -sS --http2-prior-knowledge --max-time 60 -o '", out,
+      "' -w '%{http_version} %{http_code} %{size_download}' -H 'Host: download.default.localhost' "
+      "'http://", http_, "/?mib=100'");
+  std::string written;
+  FILE* curl = popen(command.c_str(), "r");
+  ASSERT_NE(curl, nullptr);
+  char buffer[256];
+  while (fgets(buffer, sizeof(buffer), curl) != nullptr) written += buffer;
+  ASSERT_EQ(pclose(curl), 0) << command << ": " << written;
+  EXPECT_EQ(written, absl::StrCat("2 200 ", 100 * kMiB));
+  const size_t growth = PeakRss(scheduler_->pid()) - peak_before;
+
+  std::ifstream file(out, std::ios::binary);
+  std::string body((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(body.size(), 100 * kMiB);
+  uint64_t first_mismatch = UINT64_MAX;
+  for (uint64_t k = 0; k < body.size(); ++k) {
+    if (static_cast<uint8_t>(body[k]) != DownloadByte(k)) {
+      first_mismatch = k;
+      break;
+    }
+  }
+  EXPECT_EQ(first_mismatch, UINT64_MAX) << "the body differs from byte " << first_mismatch;
+  std::filesystem::remove(out);
+  // As over HTTP/1.1: a few MiB of buffers, never the body.
+  EXPECT_LT(growth, 48 * kMiB) << "kiln-scheduler's peak RSS grew by " << (growth >> 20) << " MiB";
 }
 
 TEST_F(StreamingTest, ChunksArriveAsTheFunctionProducesThem) {
