@@ -307,7 +307,13 @@ void InvocationRunner::Handle(const js::TurnResult& result) {
         Deliver(std::move(outcome));
       }
       EndBody(what);
-      Log(LogLevel::kError, absl::StrCat("invocation stopped: ", what));
+      if (result.breach == Breach::kWall && phase_ != Phase::kHandler) {
+        // The wall budget of a later phase ran out during a turn: the same
+        // words as when it runs out between turns (OnDeadline).
+        LogPhaseOutOfTime();
+      } else {
+        Log(LogLevel::kError, absl::StrCat("invocation stopped: ", what));
+      }
       Finish();
       return;
     }
@@ -405,12 +411,18 @@ void InvocationRunner::OnDeadline() {
     outcome.error = BreachMessage(Breach::kWall);
     Deliver(std::move(outcome));
     Log(LogLevel::kError, "invocation stopped: wall time limit exceeded");
-  } else if (phase_ == Phase::kBody) {
+  } else {
+    LogPhaseOutOfTime();
+  }
+  Finish();
+}
+
+void InvocationRunner::LogPhaseOutOfTime() {
+  if (phase_ == Phase::kBody) {
     Log(LogLevel::kError, "response body stopped: wall time limit exceeded");
   } else {
     Log(LogLevel::kWarn, "ctx.waitUntil() work cancelled: its time budget ran out");
   }
-  Finish();
 }
 
 void InvocationRunner::OnTimer(uint32_t id) {

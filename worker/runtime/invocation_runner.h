@@ -68,6 +68,8 @@ class InvocationRunner final : public js::JsHost {
   void OnTimer(uint32_t id);
   // V8 posted a task for the isolate (from any thread: see Begin()).
   void OnPlatformTask();
+  // Logs that the body or waitUntil phase ran out of wall time.
+  void LogPhaseOutOfTime();
   void OnDeadline();
   // Sets the current phase's wall deadline. Its uv timer is armed only when
   // the runner goes back to the loop to wait (ArmDeadline): while JavaScript

@@ -261,6 +261,28 @@ TEST_F(RuntimeTest, WaitUntilBudgetCancelsLingeringWork) {
   EXPECT_EQ(Get(key).http.body, "ok");  // the next invocation gets a fresh isolate
 }
 
+// The budget running out while waitUntil work is running JavaScript (the
+// watchdog stops the turn) reads the same as while it awaits.
+TEST_F(RuntimeTest, WaitUntilBudgetStopsRunningWorkWithTheSameMessage) {
+  Limits limits;
+  limits.wait_until = absl::Milliseconds(100);
+  limits.cpu = absl::Seconds(10);  // the wall budget, not the CPU limit, ends it
+  FunctionKey key = Deploy("spinning", R"JS(
+    export default {
+      fetch(request, env, ctx) {
+        // A timer: the spin starts in a turn of its own, after the response.
+        ctx.waitUntil(new Promise(() => setTimeout(() => { for (;;) {} }, 1)));
+        return new Response('ok');
+      },
+    };
+  )JS", limits);
+  EXPECT_EQ(Get(key).status, Status::kOk);
+  for (int i = 0; i < 400 && !LogContains("waitUntil() work cancelled"); ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_TRUE(LogContains("ctx.waitUntil() work cancelled: its time budget ran out"));
+  EXPECT_FALSE(LogContains("invocation stopped"));
+  EXPECT_EQ(Get(key).http.body, "ok");  // a fresh isolate serves the next one
+}
+
 TEST_F(RuntimeTest, LogsCarryLevelRequestIdAndStacks) {
   FunctionKey key = Deploy("logger", R"JS(
     export default {
