@@ -81,11 +81,6 @@ struct Fleet::PendingBuild {
   v1::BuildResult result;
 };
 
-// Frames waiting to be written on a connection's stream, and the one write
-// outstanding there. Whoever queues a frame while no write is outstanding
-// starts the write on its own thread; the write's end starts the next. An
-// Invoke frame counts as dispatched once a write has taken it; Close()
-// returns the rest, which no worker has seen.
 namespace {
 
 // Defers the write starts of a scope (TurnBatch) to its end; declared before
@@ -100,6 +95,11 @@ class WritesAfterScope {
 
 }  // namespace
 
+// Frames waiting to be written on a connection's stream, and the one write
+// outstanding there. Whoever queues a frame while no write is outstanding
+// starts the write on its own thread; the write's end starts the next. An
+// Invoke frame counts as dispatched once a write has taken it; Close()
+// returns the rest, which no worker has seen.
 class Fleet::Outbox {
  public:
   struct Item {
