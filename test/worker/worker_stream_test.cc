@@ -337,6 +337,46 @@ TEST_F(WorkerStreamTest, SnapshotFromAnotherRuntimeIsRefused) {
   EXPECT_THAT(result->load_result().error(), HasSubstr("snapshot was built for runtime other"));
 }
 
+// Answers Register with something other than RegisterAck, then keeps the
+// stream open: not a Kiln scheduler.
+class WrongScheduler final : public v1::Worker::Service {
+ public:
+  grpc::Status Connect(grpc::ServerContext* context,
+                       grpc::ServerReaderWriter<v1::SchedulerFrame, v1::WorkerFrame>* stream) override {
+    v1::WorkerFrame frame;
+    if (!stream->Read(&frame)) return grpc::Status::OK;
+    v1::SchedulerFrame drain;
+    drain.mutable_drain()->set_deadline_ms(1000);
+    stream->Write(drain);
+    while (stream->Read(&frame)) {
+    }
+    return grpc::Status::OK;
+  }
+};
+
+TEST(WorkerRegistrationTest, AFirstFrameThatIsNotRegisterAckEndsTheWorker) {
+  WrongScheduler wrong;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&wrong);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_GT(port, 0);
+  const std::string err = ::testing::TempDir() + "/wrong-scheduler.txt";
+  test::Subprocess worker = test::Subprocess::Start(
+      {"/bin/sh", "-c",
+       test::RunfilePath("worker/server/kiln-worker") + " --scheduler 127.0.0.1:" + std::to_string(port) +
+           " --executors 1 --worker-id w1 2>" + err});
+  // It gives up (exit 1), rather than waiting for an ack forever, and says why.
+  std::optional<int> status = worker.Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.has_value()) << "kiln-worker still waits for its RegisterAck";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
+  std::ifstream file(err);
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("answered Register with something other than RegisterAck"));
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+}
+
 TEST(WorkerCliTest, PrintsItsPolicy) {
   std::string out = ::testing::TempDir() + "/policy.txt";
   std::string command = test::RunfilePath("worker/server/kiln-worker") + " --print-policy > " + out;

@@ -112,6 +112,11 @@ absl::Status WorkerClient::Connect(std::shared_ptr<grpc::Channel> channel) {
     mu_.Await(absl::Condition(
         +[](WorkerClient* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->done_.has_value(); },
         this));
+    if (unexpected_first_frame_) {
+      return absl::UnavailableError(
+          absl::StrCat(options_.scheduler, " answered Register with something other than "
+                                           "RegisterAck: is it a kiln-scheduler?"));
+    }
     return absl::UnavailableError(
         absl::StrCat("the scheduler refused this worker: ", done_->error_message()));
   }
@@ -440,6 +445,10 @@ void WorkerClient::OnFrame(v1::SchedulerFrame& frame) {
     if (!frame.has_register_ack()) {
       // Not our scheduler: cancel, and read on so the failed read ends the
       // reads (OnReadsEnded) and Connect sees it.
+      {
+        absl::MutexLock lock(&mu_);
+        unexpected_first_frame_ = true;
+      }
       reactor_->context.TryCancel();
       reactor_->ReadNext();
       return;

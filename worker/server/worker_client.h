@@ -121,6 +121,7 @@ class WorkerClient {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // drained: end this side once all is sent
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
   bool acked_ ABSL_GUARDED_BY(mu_) = false;        // RegisterAck arrived
+  bool unexpected_first_frame_ ABSL_GUARDED_BY(mu_) = false;  // something else did
   bool reads_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool hold_released_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> done_ ABSL_GUARDED_BY(mu_);  // OnDone's status
