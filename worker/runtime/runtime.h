@@ -64,6 +64,10 @@ class WorkerRuntime {
 
   // Runs one invocation. `done` is called exactly once, on an executor
   // thread, when the result is known (kNotFound for a version not loaded).
+  // `done` and ResponseBodyWriter calls run on an executor thread inside a
+  // TurnBatch (common/turn_batch.h): stream writes they start may be deferred
+  // to the end of that executor's loop iteration, so the answers of one
+  // iteration leave together.
   void Invoke(const FunctionKey& key, InvocationEvent event, std::string request_id,
               absl::AnyInvocable<void(InvocationOutcome)> done, InvokeOptions options = {});
 
@@ -74,11 +78,6 @@ class WorkerRuntime {
   void Cancel(uint64_t id);
   // The caller of invocation `id` can take `bytes` more of its streamed body.
   void GrantCredit(uint64_t id, size_t bytes);
-
-  // `done` and ResponseBodyWriter calls run on an executor thread inside a
-  // TurnBatch (common/turn_batch.h): stream writes they start may be deferred
-  // to the end of that executor's loop iteration, so the answers of one
-  // iteration leave together.
 
   // Builds and runs a small function that touches the lazily loaded parts of
   // V8 and ICU (time zone, locale data, regexps, JSON, randomness), so they
